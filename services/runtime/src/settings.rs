@@ -1,0 +1,494 @@
+//! Typed settings: built-in defaults, then an optional TOML file, then `TINGJIAN_*` environment
+//! variables, each layer overriding the one before.
+//!
+//! Every setting has one dotted key (used in the file) and one environment variable; both go through
+//! the same typed parser, so a bad value gets the same clear error wherever it came from. The loader
+//! takes the environment as a map so it can be tested without touching the process environment.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A value that must never appear in logs: its `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wraps a secret value.
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself, for the one place that needs it (a connection, a key).
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<T> fmt::Display for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
+/// Algorithm of the configured token verification keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    /// Ed25519 signatures (`EdDSA`), the default.
+    EdDsa,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    Rs256,
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+}
+
+/// Everything a service process needs to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Name of the service these settings are for (`intake`, `consultation`, …, or `tingjian`).
+    pub service: String,
+    /// Address the gRPC server listens on.
+    pub listen_addr: SocketAddr,
+    /// The service's database.
+    pub database: DatabaseSettings,
+    /// The gRPC server's limits.
+    pub server: ServerSettings,
+    /// Logs and traces.
+    pub telemetry: TelemetrySettings,
+    /// Verification of callers' tokens.
+    pub auth: AuthSettings,
+}
+
+/// Where and how the service stores its data.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.db` or `postgres://user:password@host/db` (may hold a password).
+    pub url: Secret<String>,
+    /// PostgreSQL schema holding the service's tables (default: the service name), so the services can
+    /// share one database while owning their tables. Ignored for SQLite.
+    pub schema: Option<String>,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// How long to wait for a connection before failing.
+    pub connect_timeout: Duration,
+}
+
+/// Limits of the gRPC server.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// A call running longer than this is ended with DEADLINE_EXCEEDED.
+    pub request_timeout: Duration,
+    /// Calls served at once; further calls are refused with RESOURCE_EXHAUSTED.
+    pub concurrency_limit: usize,
+    /// Largest encoded request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// How long in-flight calls may run after a shutdown signal before the server stops anyway.
+    pub shutdown_grace: Duration,
+}
+
+/// Logs and traces.
+#[derive(Debug, Clone)]
+pub struct TelemetrySettings {
+    /// Human-readable or JSON log lines.
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, e.g. `info,tingjian_intake=debug`.
+    pub log_filter: String,
+    /// OTLP/gRPC endpoint (e.g. `http://otel-collector:4317`); traces are exported only when set.
+    pub otlp_endpoint: Option<String>,
+}
+
+/// Verification of bearer tokens.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Required `iss` claim.
+    pub issuer: String,
+    /// Required `aud` claim.
+    pub audience: String,
+    /// Algorithm of `public_keys`.
+    pub algorithm: KeyAlgorithm,
+    /// PEM files of the public keys trusted to sign tokens.
+    pub public_keys: Vec<PathBuf>,
+    /// Development signing key (PKCS#8 PEM), generated if missing and trusted for verification.
+    /// Only for the embedded suite and local work; never set it in production.
+    pub dev_key: Option<PathBuf>,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+}
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A value that does not parse as its setting's type.
+    #[error("invalid value {value:?} for setting `{key}` (from {source_name}): {reason}")]
+    Invalid {
+        /// Dotted key of the setting.
+        key: String,
+        /// The offending value (secrets are not echoed).
+        value: String,
+        /// Where the value came from: an environment variable or the file.
+        source_name: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// A key in the settings file that is not a setting.
+    #[error("unknown setting `{key}` in {file}")]
+    Unknown {
+        /// The unknown dotted key.
+        key: String,
+        /// The file it was found in.
+        file: String,
+    },
+    /// The settings file could not be read or is not TOML.
+    #[error("cannot read settings file {file}: {reason}")]
+    File {
+        /// Path of the file.
+        file: String,
+        /// Why it failed.
+        reason: String,
+    },
+}
+
+/// One setting: its dotted key in the file and its environment variable.
+struct Key {
+    key: &'static str,
+    env: &'static str,
+    secret: bool,
+}
+
+const KEYS: &[Key] = &[
+    Key { key: "listen_addr", env: "TINGJIAN_LISTEN_ADDR", secret: false },
+    Key { key: "database.url", env: "TINGJIAN_DATABASE_URL", secret: true },
+    Key { key: "database.schema", env: "TINGJIAN_DATABASE_SCHEMA", secret: false },
+    Key { key: "database.max_connections", env: "TINGJIAN_DATABASE_MAX_CONNECTIONS", secret: false },
+    Key { key: "database.connect_timeout", env: "TINGJIAN_DATABASE_CONNECT_TIMEOUT", secret: false },
+    Key { key: "server.request_timeout", env: "TINGJIAN_REQUEST_TIMEOUT", secret: false },
+    Key { key: "server.concurrency_limit", env: "TINGJIAN_CONCURRENCY_LIMIT", secret: false },
+    Key { key: "server.max_message_bytes", env: "TINGJIAN_MAX_MESSAGE_BYTES", secret: false },
+    Key { key: "server.shutdown_grace", env: "TINGJIAN_SHUTDOWN_GRACE", secret: false },
+    Key { key: "telemetry.log_format", env: "TINGJIAN_LOG_FORMAT", secret: false },
+    Key { key: "telemetry.log_filter", env: "TINGJIAN_LOG", secret: false },
+    Key { key: "telemetry.otlp_endpoint", env: "TINGJIAN_OTLP_ENDPOINT", secret: false },
+    Key { key: "auth.issuer", env: "TINGJIAN_AUTH_ISSUER", secret: false },
+    Key { key: "auth.audience", env: "TINGJIAN_AUTH_AUDIENCE", secret: false },
+    Key { key: "auth.algorithm", env: "TINGJIAN_AUTH_ALGORITHM", secret: false },
+    Key { key: "auth.public_keys", env: "TINGJIAN_AUTH_PUBLIC_KEYS", secret: false },
+    Key { key: "auth.dev_key", env: "TINGJIAN_AUTH_DEV_KEY", secret: false },
+    Key { key: "auth.leeway", env: "TINGJIAN_AUTH_LEEWAY", secret: false },
+];
+
+/// Environment variable naming the optional settings file.
+pub const CONFIG_ENV: &str = "TINGJIAN_CONFIG";
+
+/// The documented list of settings: (dotted key, environment variable).
+pub fn keys() -> impl Iterator<Item = (&'static str, &'static str)> {
+    KEYS.iter().map(|k| (k.key, k.env))
+}
+
+impl Settings {
+    /// Built-in defaults for `service`, listening on `127.0.0.1:<port>` with a SQLite file
+    /// `<service>.db` in the working directory.
+    pub fn defaults(service: &str, port: u16) -> Self {
+        Self {
+            service: service.to_owned(),
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            database: DatabaseSettings {
+                url: Secret::new(format!("sqlite://{service}.db")),
+                schema: None,
+                max_connections: 8,
+                connect_timeout: Duration::from_secs(10),
+            },
+            server: ServerSettings {
+                request_timeout: Duration::from_secs(30),
+                concurrency_limit: 512,
+                max_message_bytes: 4 * 1024 * 1024,
+                shutdown_grace: Duration::from_secs(20),
+            },
+            telemetry: TelemetrySettings {
+                log_format: LogFormat::Human,
+                log_filter: "info".to_owned(),
+                otlp_endpoint: None,
+            },
+            auth: AuthSettings {
+                issuer: "tingjian".to_owned(),
+                audience: "tingjian".to_owned(),
+                algorithm: KeyAlgorithm::EdDsa,
+                public_keys: Vec::new(),
+                dev_key: None,
+                leeway: Duration::from_secs(30),
+            },
+        }
+    }
+
+    /// Layers the settings file named by `TINGJIAN_CONFIG` (if any) and then the `TINGJIAN_*`
+    /// variables of `env` over `self`.
+    pub fn load(mut self, env: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        if let Some(path) = env.get(CONFIG_ENV).filter(|p| !p.is_empty()) {
+            let text = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
+                file: path.clone(),
+                reason: e.to_string(),
+            })?;
+            self = self.apply_toml(&text, path)?;
+        }
+        if let Some(filter) = env.get("RUST_LOG").filter(|v| !v.is_empty()) {
+            self.telemetry.log_filter = filter.clone();
+        }
+        for key in KEYS {
+            if let Some(value) = env.get(key.env) {
+                self.set(key, value, key.env)?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Layers the process environment over `self`.
+    pub fn load_from_process_env(self) -> Result<Self, SettingsError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        self.load(&env)
+    }
+
+    /// Layers the settings of a TOML document over `self`; `origin` names it in errors.
+    pub fn apply_toml(mut self, text: &str, origin: &str) -> Result<Self, SettingsError> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| SettingsError::File {
+            file: origin.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let mut flat = Vec::new();
+        flatten("", &toml::Value::Table(table), &mut flat);
+        for (dotted, value) in flat {
+            let key = KEYS.iter().find(|k| k.key == dotted).ok_or_else(|| {
+                SettingsError::Unknown { key: dotted.clone(), file: origin.to_owned() }
+            })?;
+            self.set(key, &value, origin)?;
+        }
+        Ok(self)
+    }
+
+    fn set(&mut self, key: &Key, raw: &str, origin: &str) -> Result<(), SettingsError> {
+        let invalid = |reason: String| SettingsError::Invalid {
+            key: key.key.to_owned(),
+            value: if key.secret { "[redacted]".to_owned() } else { raw.to_owned() },
+            source_name: origin.to_owned(),
+            reason,
+        };
+        let raw = raw.trim();
+        match key.key {
+            "listen_addr" => {
+                self.listen_addr =
+                    raw.parse().map_err(|_| invalid("expected host:port, e.g. 0.0.0.0:50051".into()))?
+            }
+            "database.url" => {
+                if !(raw.starts_with("sqlite:") || raw.starts_with("postgres:") || raw.starts_with("postgresql:"))
+                {
+                    return Err(invalid("expected a sqlite:// or postgres:// URL".into()));
+                }
+                self.database.url = Secret::new(raw.to_owned());
+            }
+            "database.schema" => {
+                if raw.is_empty() {
+                    self.database.schema = None;
+                } else if raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !raw.starts_with(|c: char| c.is_ascii_digit())
+                {
+                    self.database.schema = Some(raw.to_owned());
+                } else {
+                    return Err(invalid("expected a schema name of letters, digits and _".into()));
+                }
+            }
+            "database.max_connections" => {
+                self.database.max_connections = parse_positive(raw).map_err(invalid)?
+            }
+            "database.connect_timeout" => {
+                self.database.connect_timeout = parse_duration(raw).map_err(invalid)?
+            }
+            "server.request_timeout" => {
+                self.server.request_timeout = parse_duration(raw).map_err(invalid)?
+            }
+            "server.concurrency_limit" => {
+                self.server.concurrency_limit = parse_positive(raw).map_err(invalid)?
+            }
+            "server.max_message_bytes" => {
+                self.server.max_message_bytes = parse_positive(raw).map_err(invalid)?
+            }
+            "server.shutdown_grace" => {
+                self.server.shutdown_grace = parse_duration(raw).map_err(invalid)?
+            }
+            "telemetry.log_format" => {
+                self.telemetry.log_format = match raw.to_ascii_lowercase().as_str() {
+                    "human" | "text" | "pretty" => LogFormat::Human,
+                    "json" => LogFormat::Json,
+                    _ => return Err(invalid("expected `human` or `json`".into())),
+                }
+            }
+            "telemetry.log_filter" => {
+                tracing_subscriber::EnvFilter::try_new(raw)
+                    .map_err(|e| invalid(format!("not a tracing filter: {e}")))?;
+                self.telemetry.log_filter = raw.to_owned();
+            }
+            "telemetry.otlp_endpoint" => {
+                self.telemetry.otlp_endpoint = if raw.is_empty() {
+                    None
+                } else if raw.starts_with("http://") || raw.starts_with("https://") {
+                    Some(raw.to_owned())
+                } else {
+                    return Err(invalid("expected an http:// or https:// URL".into()));
+                }
+            }
+            "auth.issuer" => self.auth.issuer = non_empty(raw).map_err(invalid)?,
+            "auth.audience" => self.auth.audience = non_empty(raw).map_err(invalid)?,
+            "auth.algorithm" => {
+                self.auth.algorithm = match raw {
+                    "EdDSA" | "eddsa" => KeyAlgorithm::EdDsa,
+                    "RS256" | "rs256" => KeyAlgorithm::Rs256,
+                    "ES256" | "es256" => KeyAlgorithm::Es256,
+                    _ => return Err(invalid("expected EdDSA, RS256 or ES256".into())),
+                }
+            }
+            "auth.public_keys" => {
+                self.auth.public_keys = raw
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            }
+            "auth.dev_key" => {
+                self.auth.dev_key = if raw.is_empty() { None } else { Some(PathBuf::from(raw)) }
+            }
+            "auth.leeway" => self.auth.leeway = parse_duration(raw).map_err(invalid)?,
+            other => unreachable!("setting {other} has no parser"),
+        }
+        Ok(())
+    }
+}
+
+fn flatten(prefix: &str, value: &toml::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (k, v) in table {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, v, out);
+            }
+        }
+        toml::Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+        toml::Value::Array(items) => {
+            let joined = items
+                .iter()
+                .map(|v| match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            out.push((prefix.to_owned(), joined));
+        }
+        other => out.push((prefix.to_owned(), other.to_string())),
+    }
+}
+
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    humantime::parse_duration(raw).map_err(|e| format!("expected a duration such as 30s or 5m: {e}"))
+}
+
+fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(raw: &str) -> Result<T, String> {
+    match raw.parse::<T>() {
+        Ok(v) if v > T::default() => Ok(v),
+        _ => Err("expected a positive whole number".to_owned()),
+    }
+}
+
+fn non_empty(raw: &str) -> Result<String, String> {
+    if raw.is_empty() { Err("must not be empty".to_owned()) } else { Ok(raw.to_owned()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("tingjian.toml");
+        std::fs::write(
+            &file,
+            "listen_addr = \"0.0.0.0:6000\"\n[server]\nrequest_timeout = \"5s\"\nconcurrency_limit = 7\n",
+        )
+        .expect("write");
+        let settings = Settings::defaults("intake", 50051)
+            .load(&env(&[
+                (CONFIG_ENV, file.to_str().expect("utf-8 path")),
+                ("TINGJIAN_CONCURRENCY_LIMIT", "9"),
+                ("TINGJIAN_LOG_FORMAT", "json"),
+            ]))
+            .expect("loads");
+        assert_eq!(settings.listen_addr, "0.0.0.0:6000".parse().expect("addr"));
+        assert_eq!(settings.server.request_timeout, Duration::from_secs(5));
+        assert_eq!(settings.server.concurrency_limit, 9, "environment wins over the file");
+        assert_eq!(settings.telemetry.log_format, LogFormat::Json);
+        assert_eq!(settings.server.max_message_bytes, 4 * 1024 * 1024, "default kept");
+    }
+
+    #[test]
+    fn bad_value_names_the_variable_and_the_setting() {
+        let err = Settings::defaults("intake", 50051)
+            .load(&env(&[("TINGJIAN_REQUEST_TIMEOUT", "soon")]))
+            .expect_err("rejected");
+        let text = err.to_string();
+        assert!(text.contains("server.request_timeout"), "{text}");
+        assert!(text.contains("TINGJIAN_REQUEST_TIMEOUT"), "{text}");
+        assert!(text.contains("soon"), "{text}");
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused() {
+        let err = Settings::defaults("intake", 50051)
+            .apply_toml("[server]\nrequest_timout = \"5s\"\n", "test.toml")
+            .expect_err("rejected");
+        assert!(err.to_string().contains("server.request_timout"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_and_errors() {
+        let settings = Settings::defaults("intake", 50051)
+            .load(&env(&[("TINGJIAN_DATABASE_URL", "postgres://u:hunter2@db/tingjian")]))
+            .expect("loads");
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("[redacted]"));
+
+        let err = Settings::defaults("intake", 50051)
+            .load(&env(&[("TINGJIAN_DATABASE_URL", "mysql://u:hunter2@db/x")]))
+            .expect_err("rejected");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn zero_and_negative_limits_are_refused() {
+        for value in ["0", "-1", "many"] {
+            let err = Settings::defaults("intake", 50051)
+                .load(&env(&[("TINGJIAN_CONCURRENCY_LIMIT", value)]))
+                .expect_err("rejected");
+            assert!(err.to_string().contains("positive"), "{err}");
+        }
+    }
+}
