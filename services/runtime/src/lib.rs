@@ -12,6 +12,7 @@ pub mod shutdown;
 pub mod storage;
 pub mod telemetry;
 pub mod time;
+pub mod wire;
 
 pub mod server;
 

@@ -108,8 +108,10 @@ impl GrpcServer {
         }
         health.set_service_status("", ServingStatus::Serving).await;
 
-        let mut reflection_v1 = tonic_reflection::server::Builder::configure();
-        let mut reflection_v1alpha = tonic_reflection::server::Builder::configure();
+        let mut reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+        let mut reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
         for set in &self.descriptors {
             reflection_v1 = reflection_v1.register_encoded_file_descriptor_set(set);
             reflection_v1alpha = reflection_v1alpha.register_encoded_file_descriptor_set(set);
@@ -169,12 +171,44 @@ async fn mark_not_serving(health: &HealthReporter, names: &[&'static str]) {
     health.set_service_status("", ServingStatus::NotServing).await;
 }
 
-/// Wraps a generated server in the authentication interceptor.
-pub fn authenticated<S>(
-    server: S,
-    interceptor: AuthInterceptor,
-) -> tonic::service::interceptor::InterceptedService<S, AuthInterceptor> {
-    tonic::service::interceptor::InterceptedService::new(server, interceptor)
+/// Wraps a generated server in the authentication interceptor: calls without a valid token are
+/// refused with UNAUTHENTICATED before they reach the handler, which finds the [`Caller`] in the
+/// request's extensions.
+///
+/// [`Caller`]: crate::auth::Caller
+pub fn authenticated<S>(server: S, interceptor: AuthInterceptor) -> Authenticated<S> {
+    Authenticated { inner: tonic::service::interceptor::InterceptedService::new(server, interceptor) }
+}
+
+/// A generated server behind the authentication interceptor; see [`authenticated`].
+#[derive(Debug, Clone)]
+pub struct Authenticated<S> {
+    inner: tonic::service::interceptor::InterceptedService<S, AuthInterceptor>,
+}
+
+impl<S: NamedService> NamedService for Authenticated<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, ResBody> Service<http::Request<Body>> for Authenticated<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<ResBody>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ResBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    ResBody::Error: Into<tonic::codegen::StdError>,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let future = self.inner.call(request);
+        Box::pin(async move { future.await.map(|response| response.map(Body::new)) })
+    }
 }
 
 /// Records a span and a log line per call.

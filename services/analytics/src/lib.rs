@@ -1,0 +1,32 @@
+//! analytics: the service that proves the results with figures.
+//!
+//! Layers: [`api`] (the gRPC adapter), [`domain`] (rules, no I/O), [`store`] (the service's own
+//! tables on SQLite or PostgreSQL) and the migrations under `migrations/<backend>/`.
+
+pub mod api;
+pub mod domain;
+pub mod store;
+
+use sqlx::migrate::Migrator;
+use tingjian_proto::analytics::v1::analytics_service_server::AnalyticsServiceServer;
+use tingjian_runtime::server::{authenticated, GrpcServer};
+use tingjian_runtime::{Database, Migrations, ServiceModule};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The analytics service, as the standalone binary and the embedded suite run it.
+pub static MODULE: ServiceModule = ServiceModule {
+    name: "analytics",
+    default_port: 50054,
+    migrations: Migrations { sqlite: &SQLITE_MIGRATIONS, postgres: &POSTGRES_MIGRATIONS },
+    register,
+};
+
+fn register(server: &mut GrpcServer, db: Database) {
+    let api = api::AnalyticsApi::new(store::Store::new(db));
+    let limit = server.max_message_bytes();
+    let service = AnalyticsServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
+    let service = authenticated(service, server.auth_interceptor());
+    server.add_api(service, tingjian_proto::analytics::v1::FILE_DESCRIPTOR_SET);
+}

@@ -1,0 +1,5 @@
+//! `tingjian-consultation`: the consultation service on its own address with its own database.
+
+fn main() -> std::process::ExitCode {
+    tingjian_runtime::service::run_standalone(tingjian_consultation::MODULE)
+}

@@ -1,0 +1,5 @@
+//! `tingjian-intake`: the intake service on its own address with its own database.
+
+fn main() -> std::process::ExitCode {
+    tingjian_runtime::service::run_standalone(tingjian_intake::MODULE)
+}

@@ -1,0 +1,32 @@
+//! supervision — 商: the service that makes the answers happen.
+//!
+//! Layers: [`api`] (the gRPC adapter), [`domain`] (rules, no I/O), [`store`] (the service's own
+//! tables on SQLite or PostgreSQL) and the migrations under `migrations/<backend>/`.
+
+pub mod api;
+pub mod domain;
+pub mod store;
+
+use sqlx::migrate::Migrator;
+use tingjian_proto::supervision::v1::supervision_service_server::SupervisionServiceServer;
+use tingjian_runtime::server::{authenticated, GrpcServer};
+use tingjian_runtime::{Database, Migrations, ServiceModule};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The supervision service, as the standalone binary and the embedded suite run it.
+pub static MODULE: ServiceModule = ServiceModule {
+    name: "supervision",
+    default_port: 50053,
+    migrations: Migrations { sqlite: &SQLITE_MIGRATIONS, postgres: &POSTGRES_MIGRATIONS },
+    register,
+};
+
+fn register(server: &mut GrpcServer, db: Database) {
+    let api = api::SupervisionApi::new(store::Store::new(db));
+    let limit = server.max_message_bytes();
+    let service = SupervisionServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
+    let service = authenticated(service, server.auth_interceptor());
+    server.add_api(service, tingjian_proto::supervision::v1::FILE_DESCRIPTOR_SET);
+}

@@ -1,0 +1,288 @@
+//! `tingjian`: the whole suite in one process (`tingjian up`), database migrations, development
+//! tokens, and client commands for people and scripts.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tingjian_runtime::auth::{DevSigner, TokenRequest};
+use tingjian_runtime::server::GrpcServer;
+use tingjian_runtime::settings::{DatabaseSettings, Settings};
+use tingjian_runtime::shutdown::Shutdown;
+use tingjian_runtime::{Authenticator, Database, Role, Secret, ServiceModule};
+
+/// The four services, in the order of the programme: hear, consult, supervise, prove.
+const MODULES: [&ServiceModule; 4] = [
+    &tingjian_intake::MODULE,
+    &tingjian_consultation::MODULE,
+    &tingjian_supervision::MODULE,
+    &tingjian_analytics::MODULE,
+];
+
+/// Default address of the embedded suite.
+const DEFAULT_ADDR: &str = "127.0.0.1:50050";
+/// Name of the development signing key in the data directory.
+const DEV_KEY_FILE: &str = "dev-signing-key.pem";
+
+#[derive(Debug, Parser)]
+#[command(name = "tingjian", version, about = "Tingjian (听见): the government–enterprise consultation platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run all four services in one process on SQLite files, serving every API on one address.
+    Up(UpArgs),
+    /// Apply the services' database migrations and exit.
+    Migrate(MigrateArgs),
+    /// Mint a development token signed with the suite's development key.
+    Token(TokenArgs),
+    /// Ask a running suite (or one service) whether its APIs are serving.
+    Health(ClientArgs),
+}
+
+#[derive(Debug, Args)]
+struct UpArgs {
+    /// Directory for the SQLite databases and the development signing key.
+    #[arg(long, env = "TINGJIAN_DATA_DIR", default_value = "tingjian-data")]
+    data_dir: PathBuf,
+    /// Address to serve on (also `TINGJIAN_LISTEN_ADDR`).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// Which service to migrate; all four when omitted.
+    #[arg(long, value_parser = ["intake", "consultation", "supervision", "analytics"])]
+    service: Option<String>,
+    /// Database URL (`postgres://…` or `sqlite://…`); without it, the embedded suite's SQLite files in
+    /// `--data-dir` are migrated.
+    #[arg(long, env = "TINGJIAN_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// PostgreSQL schema; defaults to each service's name.
+    #[arg(long, env = "TINGJIAN_DATABASE_SCHEMA")]
+    schema: Option<String>,
+    /// Directory of the embedded suite's databases.
+    #[arg(long, env = "TINGJIAN_DATA_DIR", default_value = "tingjian-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// Role to grant; repeat for several. Default: every role.
+    #[arg(long = "role", value_parser = parse_role)]
+    roles: Vec<Role>,
+    /// The token's subject (`sub`).
+    #[arg(long, default_value = "dev")]
+    subject: String,
+    /// The organisation the bearer acts for (`org`).
+    #[arg(long, default_value = "舟山市政协办公室")]
+    organisation: String,
+    /// Display name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Lifetime, e.g. 12h or 30m.
+    #[arg(long, default_value = "12h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+    /// Directory holding the development signing key.
+    #[arg(long, env = "TINGJIAN_DATA_DIR", default_value = "tingjian-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ClientArgs {
+    /// Address of the suite or service.
+    #[arg(long, env = "TINGJIAN_ADDR", default_value = DEFAULT_ADDR)]
+    addr: String,
+    /// Bearer token (see `tingjian token`).
+    #[arg(long, env = "TINGJIAN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Output {
+    /// Readable text.
+    Text,
+    /// JSON, for scripts.
+    Json,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tingjian: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Up(args) => up(args, started).await,
+            Command::Migrate(args) => migrate(args).await,
+            Command::Token(args) => token(args),
+            Command::Health(args) => health(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tingjian: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type BoxResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn sqlite_settings(data_dir: &Path, service: &str) -> DatabaseSettings {
+    DatabaseSettings {
+        url: Secret::new(format!("sqlite://{}", data_dir.join(format!("{service}.db")).display())),
+        schema: None,
+        max_connections: 4,
+        connect_timeout: Duration::from_secs(10),
+    }
+}
+
+async fn up(args: UpArgs, started: Instant) -> BoxResult<ExitCode> {
+    let mut settings = Settings::defaults("tingjian", 50050).load_from_process_env()?;
+    if let Some(listen) = args.listen {
+        settings.listen_addr = listen;
+    }
+    settings.auth.dev_key = Some(args.data_dir.join(DEV_KEY_FILE));
+    let _telemetry = tingjian_runtime::telemetry::init("tingjian", &settings.telemetry)?;
+
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|e| format!("cannot create the data directory {}: {e}", args.data_dir.display()))?;
+    let authenticator = Authenticator::from_settings(&settings.auth)?;
+    let mut server = GrpcServer::new(&settings.server, authenticator);
+    let mut databases = Vec::new();
+    for module in MODULES {
+        let db = Database::connect(&sqlite_settings(&args.data_dir, module.name), module.name).await?;
+        db.migrate(&module.migrations).await?;
+        (module.register)(&mut server, db.clone());
+        databases.push(db);
+    }
+
+    let listener = tingjian_runtime::server::bind(settings.listen_addr).await?;
+    let addr = listener.local_addr()?;
+    let signer = DevSigner::load_or_create(&args.data_dir.join(DEV_KEY_FILE), &settings.auth)?;
+    let dev_token = signer.mint(&TokenRequest {
+        subject: "dev".into(),
+        organisation: "舟山市政协办公室".into(),
+        roles: Role::ALL.to_vec(),
+        name: Some("开发者".into()),
+        ttl: Duration::from_secs(12 * 3600),
+    })?;
+    let ready = started.elapsed();
+    tracing::info!(%addr, ready_ms = ready.as_millis() as u64, "tingjian suite serving");
+    println!("Tingjian (听见) is serving intake, consultation, supervision and analytics on {addr}");
+    println!("ready in {:.2} s; data in {}", ready.as_secs_f64(), args.data_dir.display());
+    println!("development token (every role, valid 12 h; `tingjian token --role staff` mints others):");
+    println!("{dev_token}");
+    println!("press Ctrl-C to stop");
+
+    let shutdown = Shutdown::new();
+    shutdown.on_signal();
+    server.serve(listener, shutdown.wait()).await?;
+    for db in databases {
+        db.close().await;
+    }
+    println!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate(args: MigrateArgs) -> BoxResult<ExitCode> {
+    let selected: Vec<&ServiceModule> =
+        MODULES.into_iter().filter(|m| args.service.as_deref().is_none_or(|s| s == m.name)).collect();
+    for module in selected {
+        let settings = match &args.database_url {
+            Some(url) => DatabaseSettings {
+                url: Secret::new(url.clone()),
+                schema: args.schema.clone(),
+                max_connections: 2,
+                connect_timeout: Duration::from_secs(10),
+            },
+            None => sqlite_settings(&args.data_dir, module.name),
+        };
+        let db = Database::connect(&settings, module.name).await?;
+        db.migrate(&module.migrations).await?;
+        db.close().await;
+        println!("{}: migrated ({})", module.name, db.backend());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token(args: TokenArgs) -> BoxResult<ExitCode> {
+    let settings = Settings::defaults("tingjian", 50050).load_from_process_env()?;
+    let key = args.data_dir.join(DEV_KEY_FILE);
+    let signer = DevSigner::load_or_create(&key, &settings.auth)?;
+    let roles = if args.roles.is_empty() { Role::ALL.to_vec() } else { args.roles };
+    let token = signer.mint(&TokenRequest {
+        subject: args.subject,
+        organisation: args.organisation,
+        roles,
+        name: args.name,
+        ttl: args.ttl,
+    })?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn health(args: ClientArgs) -> BoxResult<ExitCode> {
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+
+    let endpoint = if args.addr.starts_with("http://") || args.addr.starts_with("https://") {
+        args.addr.clone()
+    } else {
+        format!("http://{}", args.addr)
+    };
+    let channel = tonic::transport::Endpoint::from_shared(endpoint)?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .map_err(|e| format!("cannot reach {}: {e}", args.addr))?;
+    let mut client = HealthClient::new(channel);
+    let _ = args.token; // Health is public; the flag is shared by every client command.
+    let names: Vec<&str> = [
+        "tingjian.intake.v1.IntakeService",
+        "tingjian.consultation.v1.ConsultationService",
+        "tingjian.supervision.v1.SupervisionService",
+        "tingjian.analytics.v1.AnalyticsService",
+    ]
+    .into();
+    let mut all_serving = true;
+    let mut report = serde_json::Map::new();
+    for name in names {
+        let status = match client.check(HealthCheckRequest { service: name.to_owned() }).await {
+            Ok(r) => format!("{:?}", r.into_inner().status()).to_uppercase(),
+            Err(s) if s.code() == tonic::Code::NotFound => "NOT_SERVED_HERE".to_owned(),
+            Err(s) => return Err(format!("health check of {name} failed: {}", s.message()).into()),
+        };
+        all_serving &= status == "SERVING";
+        report.insert(name.to_owned(), serde_json::Value::String(status));
+    }
+    match args.output {
+        Output::Json => println!("{}", serde_json::Value::Object(report)),
+        Output::Text => {
+            for (name, status) in &report {
+                println!("{:<48} {}", name, status.as_str().unwrap_or_default());
+            }
+        }
+    }
+    Ok(if all_serving { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
