@@ -1,1 +1,120 @@
+//! Test support: each service started on `127.0.0.1:0` with a fresh database (SQLite or PostgreSQL)
+//! and its own development key, reached through the generated clients.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tingjian_runtime::auth::{DevSigner, TokenRequest};
+use tingjian_runtime::server::{GrpcServer, ServeError};
+use tingjian_runtime::settings::Settings;
+use tingjian_runtime::shutdown::Shutdown;
+use tingjian_runtime::storage::testing::TestDatabase;
+use tingjian_runtime::storage::Backend;
+use tingjian_runtime::{Authenticator, Role, ServiceModule};
+use tonic::transport::Channel;
+
+pub use tingjian_runtime::storage::Backend as StorageBackend;
+
+/// A service running in the test's runtime.
+#[derive(Debug)]
+pub struct TestService {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// A connected channel.
+    pub channel: Channel,
+    /// The database it runs on.
+    pub database: TestDatabase,
+    signer: DevSigner,
+    shutdown: Shutdown,
+    handle: tokio::task::JoinHandle<Result<(), ServeError>>,
+    _keys: tempfile::TempDir,
+}
+
+/// Starts `module` on a fresh database on `backend`; `None` when PostgreSQL is asked for but not
+/// reachable outside CI.
+pub async fn spawn(module: &ServiceModule, backend: Backend) -> Option<TestService> {
+    let database = TestDatabase::fresh(backend, &module.migrations).await?;
+    let keys = tempfile::tempdir().expect("key directory");
+    let mut settings = Settings::defaults(module.name, 0);
+    settings.auth.dev_key = Some(keys.path().join("dev.pem"));
+    let authenticator = Authenticator::from_settings(&settings.auth).expect("development key");
+    let signer = DevSigner::load_or_create(&keys.path().join("dev.pem"), &settings.auth).expect("signer");
+    let mut server = GrpcServer::new(&settings.server, authenticator);
+    (module.register)(&mut server, database.db.clone());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let shutdown = Shutdown::new();
+    let handle = tokio::spawn(server.serve(listener, shutdown.wait()));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connects");
+    Some(TestService { addr, channel, database, signer, shutdown, handle, _keys: keys })
+}
+
+impl TestService {
+    /// A token for a caller holding `roles`.
+    pub fn token(&self, roles: &[Role]) -> String {
+        self.signer
+            .mint(&TokenRequest {
+                subject: "test-user".into(),
+                organisation: "舟山市政协办公室".into(),
+                roles: roles.to_vec(),
+                name: Some("测试员".into()),
+                ttl: Duration::from_secs(600),
+            })
+            .expect("token")
+    }
+
+    /// `message` as a request bearing a token for `roles`.
+    pub fn request<T>(&self, message: T, roles: &[Role]) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let bearer = format!("Bearer {}", self.token(roles)).parse().expect("ascii token");
+        request.metadata_mut().insert("authorization", bearer);
+        request
+    }
+
+    /// Triggers a graceful shutdown and waits for the server to stop.
+    pub async fn stop(self) -> Result<(), ServeError> {
+        self.shutdown.trigger();
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .expect("the server stops after a shutdown")
+            .expect("the server task does not panic")
+    }
+}
+
+/// Checks that `status` is INVALID_ARGUMENT with a BadRequest violation of `field`.
+pub fn assert_field_violation(status: &tonic::Status, field: &str) {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let details = status.get_error_details();
+    let bad = details.bad_request().unwrap_or_else(|| panic!("no BadRequest details in {status:?}"));
+    assert!(
+        bad.field_violations.iter().any(|v| v.field == field),
+        "no violation of {field} in {:?}",
+        bad.field_violations
+    );
+}
+
+/// Declares a conformance test that runs on SQLite and on PostgreSQL: `backends!(name, body_fn)`
+/// generates `name::sqlite` and `name::postgres`, each calling `body_fn(backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                $body($crate::StorageBackend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                $body($crate::StorageBackend::Postgres).await;
+            }
+        }
+    };
+}
