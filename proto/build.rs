@@ -26,10 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file_descriptor_set();
 
     for (package, files) in &packages {
-        let set = protox::Compiler::new([&root])?
-            .include_imports(true)
-            .open_files(files)?
-            .file_descriptor_set();
+        let set = protox::Compiler::new([&root])?.include_imports(true).open_files(files)?.file_descriptor_set();
         let bytes = prost::Message::encode_to_vec(&set);
         std::fs::write(out_dir.join(format!("{package}.bin")), bytes)?;
     }
@@ -43,11 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn collect(
-    root: &Path,
-    dir: &Path,
-    packages: &mut BTreeMap<String, Vec<PathBuf>>,
-) -> std::io::Result<()> {
+fn collect(root: &Path, dir: &Path, packages: &mut BTreeMap<String, Vec<PathBuf>>) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.path());
     for entry in entries {

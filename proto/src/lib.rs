@@ -13,8 +13,7 @@ pub mod tingjian {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/tingjian.common.v1.rs"));
             /// Encoded file descriptor set of `tingjian.common.v1` and its imports.
-            pub const FILE_DESCRIPTOR_SET: &[u8] =
-                include_bytes!(concat!(env!("OUT_DIR"), "/tingjian.common.v1.bin"));
+            pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tingjian.common.v1.bin"));
         }
     }
     /// intake — 听: enterprises, contacts, demands, common issues, campaigns.
@@ -22,8 +21,7 @@ pub mod tingjian {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/tingjian.intake.v1.rs"));
             /// Encoded file descriptor set of `tingjian.intake.v1` and its imports.
-            pub const FILE_DESCRIPTOR_SET: &[u8] =
-                include_bytes!(concat!(env!("OUT_DIR"), "/tingjian.intake.v1.bin"));
+            pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tingjian.intake.v1.bin"));
         }
     }
     /// consultation — 见 and 舟: plans, topics, sessions, suggestions, reports, service teams.

@@ -7,10 +7,10 @@ use tingjian_proto::consultation::v1 as consultation;
 use tingjian_proto::intake::v1 as intake;
 use tingjian_proto::supervision::v1 as supervision;
 use tingjian_runtime::{Role, ServiceModule};
-use tingjian_tests::{assert_field_violation, on_both_backends, spawn, StorageBackend, TestService};
+use tingjian_tests::{StorageBackend, TestService, assert_field_violation, on_both_backends, spawn};
 use tonic::Code;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
 async fn serving(service: &TestService, name: &str) -> ServingStatus {
     HealthClient::new(service.channel.clone())
@@ -53,7 +53,10 @@ async fn intake_calls(backend: StorageBackend) {
 
     // No token: refused before the handler runs.
     let status = client
-        .create_enterprise(intake::CreateEnterpriseRequest { enterprise: Some(valid_enterprise(CODE)), request_id: String::new() })
+        .create_enterprise(intake::CreateEnterpriseRequest {
+            enterprise: Some(valid_enterprise(CODE)),
+            request_id: String::new(),
+        })
         .await
         .expect_err("unauthenticated");
     assert_eq!(status.code(), Code::Unauthenticated);
@@ -82,7 +85,8 @@ async fn intake_calls(backend: StorageBackend) {
     assert_eq!(status.code(), Code::PermissionDenied);
 
     // Registered once, with its Chinese text intact; a retry with the same request id returns it.
-    let create = || intake::CreateEnterpriseRequest { enterprise: Some(valid_enterprise(CODE)), request_id: "登记-1".into() };
+    let create =
+        || intake::CreateEnterpriseRequest { enterprise: Some(valid_enterprise(CODE)), request_id: "登记-1".into() };
     let status = client.create_enterprise(service.request(create(), &[Role::Staff])).await.expect_err("bad id");
     assert_field_violation(&status, "request_id");
     let create = || intake::CreateEnterpriseRequest {
@@ -105,7 +109,10 @@ async fn intake_calls(backend: StorageBackend) {
     // The same credit code under another request id is a duplicate.
     let status = client
         .create_enterprise(service.request(
-            intake::CreateEnterpriseRequest { enterprise: Some(valid_enterprise(CODE)), request_id: "register-2".into() },
+            intake::CreateEnterpriseRequest {
+                enterprise: Some(valid_enterprise(CODE)),
+                request_id: "register-2".into(),
+            },
             &[Role::Staff],
         ))
         .await

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use tingjian_consultation::domain::NewPlan;
 use tingjian_intake::domain::{EnterpriseInput, NewEnterprise};
 use tingjian_runtime::storage::testing::TestDatabase;
-use tingjian_runtime::{on_pool, Database, ServiceError, ServiceModule};
-use tingjian_tests::{on_both_backends, StorageBackend};
+use tingjian_runtime::{Database, ServiceError, ServiceModule, on_pool};
+use tingjian_tests::{StorageBackend, on_both_backends};
 
 const MODULES: [&ServiceModule; 4] = [
     &tingjian_intake::MODULE,

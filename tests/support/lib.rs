@@ -8,8 +8,8 @@ use tingjian_runtime::auth::{DevSigner, TokenRequest};
 use tingjian_runtime::server::{GrpcServer, ServeError};
 use tingjian_runtime::settings::Settings;
 use tingjian_runtime::shutdown::Shutdown;
-use tingjian_runtime::storage::testing::TestDatabase;
 use tingjian_runtime::storage::Backend;
+use tingjian_runtime::storage::testing::TestDatabase;
 use tingjian_runtime::{Authenticator, Role, ServiceModule};
 use tonic::transport::Channel;
 

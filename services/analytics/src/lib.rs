@@ -9,7 +9,7 @@ pub mod store;
 
 use sqlx::migrate::Migrator;
 use tingjian_proto::analytics::v1::analytics_service_server::AnalyticsServiceServer;
-use tingjian_runtime::server::{authenticated, GrpcServer};
+use tingjian_runtime::server::{GrpcServer, authenticated};
 use tingjian_runtime::{Database, Migrations, ServiceModule};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

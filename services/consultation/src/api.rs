@@ -40,7 +40,10 @@ fn to_proto(plan: Plan) -> pb::Plan {
 #[tonic::async_trait]
 impl ConsultationService for ConsultationApi {
     #[tracing::instrument(skip_all, fields(plan.id))]
-    async fn create_plan(&self, request: Request<pb::CreatePlanRequest>) -> Result<Response<pb::CreatePlanResponse>, Status> {
+    async fn create_plan(
+        &self,
+        request: Request<pb::CreatePlanRequest>,
+    ) -> Result<Response<pb::CreatePlanResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
         caller.require_any(&[Role::Staff, Role::SystemAdmin])?;
         let body = request.into_inner();

@@ -1,9 +1,9 @@
 //! The consultation domain: annual plans. Pure rules, no transport or storage types.
 
 use chrono::{DateTime, Utc};
+use tingjian_runtime::ServiceError;
 use tingjian_runtime::error::{FieldViolation, Violations};
 use tingjian_runtime::time::YEARS;
-use tingjian_runtime::ServiceError;
 
 /// Longest plan title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;

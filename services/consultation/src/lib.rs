@@ -9,7 +9,7 @@ pub mod store;
 
 use sqlx::migrate::Migrator;
 use tingjian_proto::consultation::v1::consultation_service_server::ConsultationServiceServer;
-use tingjian_runtime::server::{authenticated, GrpcServer};
+use tingjian_runtime::server::{GrpcServer, authenticated};
 use tingjian_runtime::{Database, Migrations, ServiceModule};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");

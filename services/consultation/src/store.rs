@@ -1,7 +1,7 @@
 //! The consultation store: the service's own tables, on SQLite or PostgreSQL through the same queries.
 
 use chrono::{DateTime, Utc};
-use tingjian_runtime::{on_pool, Database, ServiceError};
+use tingjian_runtime::{Database, ServiceError, on_pool};
 
 use crate::domain::{NewPlan, Plan};
 
@@ -47,7 +47,12 @@ impl Store {
 
     /// Creates a year's plan. A repeated `request_id` returns the first call's plan; a second plan
     /// for the same year is ALREADY_EXISTS.
-    pub async fn create_plan(&self, new: &NewPlan, request_id: Option<&str>, actor: &str) -> Result<Plan, ServiceError> {
+    pub async fn create_plan(
+        &self,
+        new: &NewPlan,
+        request_id: Option<&str>,
+        actor: &str,
+    ) -> Result<Plan, ServiceError> {
         if let Some(request_id) = request_id
             && let Some(existing) = self.plan_where("request_id", request_id).await?
         {

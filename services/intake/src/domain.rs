@@ -3,8 +3,8 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use tingjian_runtime::error::{FieldViolation, Violations};
 use tingjian_runtime::ServiceError;
+use tingjian_runtime::error::{FieldViolation, Violations};
 
 /// The characters of a unified social credit code, in value order (GB 32100-2015: digits and the
 /// capital letters except I, O, Z, S, V).
@@ -72,9 +72,8 @@ impl CreditCode {
                 bytes[bad] as char
             )));
         }
-        let types = institution_types(bytes[0]).ok_or_else(|| {
-            CreditCodeError(format!("{:?} is not a registration authority code", bytes[0] as char))
-        })?;
+        let types = institution_types(bytes[0])
+            .ok_or_else(|| CreditCodeError(format!("{:?} is not a registration authority code", bytes[0] as char)))?;
         if !types.contains(&bytes[1]) {
             return Err(CreditCodeError(format!(
                 "{:?} is not an institution type of registration authority {:?}",
@@ -119,11 +118,7 @@ impl CreditCode {
     /// The GB 32100-2015 check character of the first 17 characters (which must be from the
     /// alphabet).
     pub fn check_character(first17: &[u8]) -> u8 {
-        let sum: u32 = first17
-            .iter()
-            .zip(CODE_WEIGHTS)
-            .map(|(&c, w)| code_value(c).unwrap_or(0) * w)
-            .sum();
+        let sum: u32 = first17.iter().zip(CODE_WEIGHTS).map(|(&c, w)| code_value(c).unwrap_or(0) * w).sum();
         CODE_CHARS[((31 - sum % 31) % 31) as usize]
     }
 
@@ -230,23 +225,22 @@ impl NewEnterprise {
         let field = |name: &str| format!("{prefix}.{name}");
         let mut v = Violations::new();
         let name = v.check(label(input.name, MAX_NAME_CHARS).map_err(|e| FieldViolation::new(field("name"), e)));
-        let credit_code = v.check(
-            CreditCode::parse(input.credit_code).map_err(|e| FieldViolation::new(field("credit_code"), e.0)),
-        );
+        let credit_code =
+            v.check(CreditCode::parse(input.credit_code).map_err(|e| FieldViolation::new(field("credit_code"), e.0)));
         let district =
             v.check(label(input.district, MAX_LABEL_CHARS).map_err(|e| FieldViolation::new(field("district"), e)));
         let industry =
             v.check(label(input.industry, MAX_LABEL_CHARS).map_err(|e| FieldViolation::new(field("industry"), e)));
-        let size = v.check(EnterpriseSize::from_i32(input.size).ok_or_else(|| {
-            FieldViolation::new(field("size"), "size must be one of MICRO, SMALL, MEDIUM, LARGE")
-        }));
+        let size = v.check(
+            EnterpriseSize::from_i32(input.size)
+                .ok_or_else(|| FieldViolation::new(field("size"), "size must be one of MICRO, SMALL, MEDIUM, LARGE")),
+        );
         let description = v.check(
             optional_text(input.description, MAX_DESCRIPTION_CHARS)
                 .map_err(|e| FieldViolation::new(field("description"), e)),
         );
-        let address = v.check(
-            optional_text(input.address, MAX_NAME_CHARS).map_err(|e| FieldViolation::new(field("address"), e)),
-        );
+        let address =
+            v.check(optional_text(input.address, MAX_NAME_CHARS).map_err(|e| FieldViolation::new(field("address"), e)));
         v.finish()?;
         match (name, credit_code, district, industry, size, description, address) {
             (
@@ -372,8 +366,18 @@ mod tests {
 
     #[test]
     fn an_enterprise_reports_every_bad_field() {
-        let input = EnterpriseInput { name: "", credit_code: "123", district: "定海区", industry: "", size: 9, monitoring_point: false, description: "", address: "" };
-        let ServiceError::InvalidArgument(violations) = NewEnterprise::parse(&input, "enterprise").expect_err("bad") else {
+        let input = EnterpriseInput {
+            name: "",
+            credit_code: "123",
+            district: "定海区",
+            industry: "",
+            size: 9,
+            monitoring_point: false,
+            description: "",
+            address: "",
+        };
+        let ServiceError::InvalidArgument(violations) = NewEnterprise::parse(&input, "enterprise").expect_err("bad")
+        else {
             panic!("expected invalid argument")
         };
         let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();

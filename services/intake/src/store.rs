@@ -1,7 +1,7 @@
 //! The intake store: the service's own tables, on SQLite or PostgreSQL through the same queries.
 
 use chrono::{DateTime, Utc};
-use tingjian_runtime::{on_pool, Database, ServiceError};
+use tingjian_runtime::{Database, ServiceError, on_pool};
 
 use crate::domain::{CreditCode, Enterprise, EnterpriseSize, NewEnterprise};
 

@@ -237,8 +237,7 @@ impl Authenticator {
                 KeyAlgorithm::Rs256 => (Algorithm::RS256, DecodingKey::from_rsa_pem(&pem)),
                 KeyAlgorithm::Es256 => (Algorithm::ES256, DecodingKey::from_ec_pem(&pem)),
             };
-            let key =
-                key.map_err(|e| AuthError::Key { path: path.display().to_string(), reason: e.to_string() })?;
+            let key = key.map_err(|e| AuthError::Key { path: path.display().to_string(), reason: e.to_string() })?;
             keys.push((alg, key));
         }
         if let Some(path) = &settings.dev_key {
@@ -281,11 +280,8 @@ impl Authenticator {
     pub fn verify_metadata(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Caller, AuthError> {
         let value = metadata.get("authorization").ok_or(AuthError::Missing)?;
         let value = value.to_str().map_err(|_| AuthError::Malformed)?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or(AuthError::Malformed)?
-            .trim();
+        let token =
+            value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).ok_or(AuthError::Malformed)?.trim();
         if token.is_empty() {
             return Err(AuthError::Malformed);
         }
@@ -460,8 +456,8 @@ mod tests {
     fn a_minted_token_verifies_to_its_caller() {
         let (_dir, settings) = setup();
         let auth = Authenticator::from_settings(&settings).expect("keys");
-        let signer = DevSigner::load_or_create(settings.dev_key.as_deref().expect("dev key"), &settings)
-            .expect("signer");
+        let signer =
+            DevSigner::load_or_create(settings.dev_key.as_deref().expect("dev key"), &settings).expect("signer");
         let token = signer.mint(&request(vec![Role::Staff, Role::Analyst], 60)).expect("token");
         let caller = auth.verify(&token).expect("valid");
         assert_eq!(caller.organisation, "舟山市政协办公室");
@@ -490,8 +486,8 @@ mod tests {
     fn expired_and_wrong_audience_tokens_are_refused() {
         let (_dir, mut settings) = setup();
         settings.leeway = Duration::ZERO;
-        let signer = DevSigner::load_or_create(settings.dev_key.as_deref().expect("dev key"), &settings)
-            .expect("signer");
+        let signer =
+            DevSigner::load_or_create(settings.dev_key.as_deref().expect("dev key"), &settings).expect("signer");
         let auth = Authenticator::from_settings(&settings).expect("keys");
         let expired = signer.mint(&request(vec![Role::Staff], 0)).expect("token");
         std::thread::sleep(Duration::from_millis(1100));

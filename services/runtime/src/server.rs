@@ -101,7 +101,11 @@ impl GrpcServer {
 
     /// Serves on `listener` until `shutdown` completes; then reports NOT_SERVING, stops accepting
     /// connections and waits up to the configured grace period for in-flight calls to finish.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServeError> {
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in &self.names {
             health.set_service_status(*name, ServingStatus::Serving).await;
@@ -424,7 +428,5 @@ fn take_ready<S: Clone>(slot: &mut S) -> S {
 
 /// Binds `addr`, naming the address in the error.
 pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+    TcpListener::bind(addr).await.map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
 }

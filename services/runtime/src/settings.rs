@@ -240,10 +240,8 @@ impl Settings {
     /// variables of `env` over `self`.
     pub fn load(mut self, env: &HashMap<String, String>) -> Result<Self, SettingsError> {
         if let Some(path) = env.get(CONFIG_ENV).filter(|p| !p.is_empty()) {
-            let text = std::fs::read_to_string(path).map_err(|e| SettingsError::File {
-                file: path.clone(),
-                reason: e.to_string(),
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| SettingsError::File { file: path.clone(), reason: e.to_string() })?;
             self = self.apply_toml(&text, path)?;
         }
         if let Some(filter) = env.get("RUST_LOG").filter(|v| !v.is_empty()) {
@@ -265,16 +263,15 @@ impl Settings {
 
     /// Layers the settings of a TOML document over `self`; `origin` names it in errors.
     pub fn apply_toml(mut self, text: &str, origin: &str) -> Result<Self, SettingsError> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| SettingsError::File {
-            file: origin.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| SettingsError::File { file: origin.to_owned(), reason: e.to_string() })?;
         let mut flat = Vec::new();
         flatten("", &toml::Value::Table(table), &mut flat);
         for (dotted, value) in flat {
-            let key = KEYS.iter().find(|k| k.key == dotted).ok_or_else(|| {
-                SettingsError::Unknown { key: dotted.clone(), file: origin.to_owned() }
-            })?;
+            let key = KEYS
+                .iter()
+                .find(|k| k.key == dotted)
+                .ok_or_else(|| SettingsError::Unknown { key: dotted.clone(), file: origin.to_owned() })?;
             self.set(key, &value, origin)?;
         }
         Ok(self)
@@ -290,12 +287,10 @@ impl Settings {
         let raw = raw.trim();
         match key.key {
             "listen_addr" => {
-                self.listen_addr =
-                    raw.parse().map_err(|_| invalid("expected host:port, e.g. 0.0.0.0:50051".into()))?
+                self.listen_addr = raw.parse().map_err(|_| invalid("expected host:port, e.g. 0.0.0.0:50051".into()))?
             }
             "database.url" => {
-                if !(raw.starts_with("sqlite:") || raw.starts_with("postgres:") || raw.starts_with("postgresql:"))
-                {
+                if !(raw.starts_with("sqlite:") || raw.starts_with("postgres:") || raw.starts_with("postgresql:")) {
                     return Err(invalid("expected a sqlite:// or postgres:// URL".into()));
                 }
                 self.database.url = Secret::new(raw.to_owned());
@@ -311,24 +306,12 @@ impl Settings {
                     return Err(invalid("expected a schema name of letters, digits and _".into()));
                 }
             }
-            "database.max_connections" => {
-                self.database.max_connections = parse_positive(raw).map_err(invalid)?
-            }
-            "database.connect_timeout" => {
-                self.database.connect_timeout = parse_duration(raw).map_err(invalid)?
-            }
-            "server.request_timeout" => {
-                self.server.request_timeout = parse_duration(raw).map_err(invalid)?
-            }
-            "server.concurrency_limit" => {
-                self.server.concurrency_limit = parse_positive(raw).map_err(invalid)?
-            }
-            "server.max_message_bytes" => {
-                self.server.max_message_bytes = parse_positive(raw).map_err(invalid)?
-            }
-            "server.shutdown_grace" => {
-                self.server.shutdown_grace = parse_duration(raw).map_err(invalid)?
-            }
+            "database.max_connections" => self.database.max_connections = parse_positive(raw).map_err(invalid)?,
+            "database.connect_timeout" => self.database.connect_timeout = parse_duration(raw).map_err(invalid)?,
+            "server.request_timeout" => self.server.request_timeout = parse_duration(raw).map_err(invalid)?,
+            "server.concurrency_limit" => self.server.concurrency_limit = parse_positive(raw).map_err(invalid)?,
+            "server.max_message_bytes" => self.server.max_message_bytes = parse_positive(raw).map_err(invalid)?,
+            "server.shutdown_grace" => self.server.shutdown_grace = parse_duration(raw).map_err(invalid)?,
             "telemetry.log_format" => {
                 self.telemetry.log_format = match raw.to_ascii_lowercase().as_str() {
                     "human" | "text" | "pretty" => LogFormat::Human,
@@ -361,16 +344,10 @@ impl Settings {
                 }
             }
             "auth.public_keys" => {
-                self.auth.public_keys = raw
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(PathBuf::from)
-                    .collect()
+                self.auth.public_keys =
+                    raw.split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect()
             }
-            "auth.dev_key" => {
-                self.auth.dev_key = if raw.is_empty() { None } else { Some(PathBuf::from(raw)) }
-            }
+            "auth.dev_key" => self.auth.dev_key = if raw.is_empty() { None } else { Some(PathBuf::from(raw)) },
             "auth.leeway" => self.auth.leeway = parse_duration(raw).map_err(invalid)?,
             other => unreachable!("setting {other} has no parser"),
         }

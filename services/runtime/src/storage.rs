@@ -128,10 +128,8 @@ impl Database {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StorageError::Directory {
-                path: parent.display().to_string(),
-                source,
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|source| StorageError::Directory { path: parent.display().to_string(), source })?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(max)

@@ -113,9 +113,7 @@ impl Period {
             PeriodKind::Quarter => 3,
             PeriodKind::Year => 12,
         };
-        self.first_day()
-            .checked_add_months(chrono::Months::new(months))
-            .expect("validated period")
+        self.first_day().checked_add_months(chrono::Months::new(months)).expect("validated period")
     }
 
     /// The half-open UTC interval `[start, end)` the period covers.

@@ -91,9 +91,8 @@ impl tower::Service<http::Request<Body>> for SlowService {
         }
         let limit = self.max_decoding_message_size;
         Box::pin(async move {
-            let mut grpc =
-                tonic::server::Grpc::new(ProstCodec::<SleepReply, SleepRequest>::default())
-                    .max_decoding_message_size(limit);
+            let mut grpc = tonic::server::Grpc::new(ProstCodec::<SleepReply, SleepRequest>::default())
+                .max_decoding_message_size(limit);
             Ok(grpc.unary(SleepMethod, request).await)
         })
     }
@@ -103,8 +102,8 @@ impl tower::Service<http::Request<Body>> for SlowService {
 fn slow_service_descriptor_set() -> &'static [u8] {
     use prost_types::field_descriptor_proto::{Label, Type};
     use prost_types::{
-        DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet,
-        MethodDescriptorProto, ServiceDescriptorProto,
+        DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet, MethodDescriptorProto,
+        ServiceDescriptorProto,
     };
     let field = |name: &str, number: i32, kind: Type| FieldDescriptorProto {
         name: Some(name.to_owned()),
@@ -120,16 +119,10 @@ fn slow_service_descriptor_set() -> &'static [u8] {
         message_type: vec![
             DescriptorProto {
                 name: Some("SleepRequest".to_owned()),
-                field: vec![
-                    field("millis", 1, Type::Uint64),
-                    field("padding", 2, Type::Bytes),
-                ],
+                field: vec![field("millis", 1, Type::Uint64), field("padding", 2, Type::Bytes)],
                 ..Default::default()
             },
-            DescriptorProto {
-                name: Some("SleepReply".to_owned()),
-                ..Default::default()
-            },
+            DescriptorProto { name: Some("SleepReply".to_owned()), ..Default::default() },
         ],
         service: vec![ServiceDescriptorProto {
             name: Some("SlowService".to_owned()),
@@ -167,10 +160,8 @@ fn dev_keys() -> (tempfile::TempDir, Authenticator, DevSigner) {
     let dir = tempfile::tempdir().expect("a temporary directory for the key");
     let mut auth = Settings::defaults("test", 0).auth;
     auth.dev_key = Some(dir.path().join("dev.pem"));
-    let authenticator =
-        Authenticator::from_settings(&auth).expect("the development key is created");
-    let signer =
-        DevSigner::load_or_create(&dir.path().join("dev.pem"), &auth).expect("the key loads");
+    let authenticator = Authenticator::from_settings(&auth).expect("the development key is created");
+    let signer = DevSigner::load_or_create(&dir.path().join("dev.pem"), &auth).expect("the key loads");
     (dir, authenticator, signer)
 }
 
@@ -179,80 +170,47 @@ async fn start(settings: ServerSettings, register: impl FnOnce(&mut GrpcServer))
     let (keys, authenticator, signer) = dev_keys();
     let mut server = GrpcServer::new(&settings, authenticator);
     register(&mut server);
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind an ephemeral port");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
     let addr = listener.local_addr().expect("the bound address");
     let shutdown = Shutdown::new();
     let serve = tokio::spawn(server.serve(listener, shutdown.wait()));
-    Running {
-        addr,
-        shutdown,
-        serve,
-        signer,
-        _keys: keys,
-    }
+    Running { addr, shutdown, serve, signer, _keys: keys }
 }
 
 /// Starts a server with the plain test service.
 async fn start_slow(settings: ServerSettings) -> Running {
     start(settings, |server| {
-        let service = SlowService {
-            max_decoding_message_size: server.max_message_bytes(),
-        };
+        let service = SlowService { max_decoding_message_size: server.max_message_bytes() };
         server.add_api(service, slow_service_descriptor_set());
     })
     .await
 }
 
 fn endpoint(addr: SocketAddr) -> Endpoint {
-    Endpoint::from_shared(format!("http://{addr}"))
-        .expect("a valid URI")
-        .connect_timeout(Duration::from_secs(2))
+    Endpoint::from_shared(format!("http://{addr}")).expect("a valid URI").connect_timeout(Duration::from_secs(2))
 }
 
 async fn connect(addr: SocketAddr) -> Channel {
-    endpoint(addr)
-        .connect()
-        .await
-        .expect("the server accepts a connection")
+    endpoint(addr).connect().await.expect("the server accepts a connection")
 }
 
 /// Calls `Sleep`, with `padding` bytes of filler and an optional bearer token.
-async fn sleep_call(
-    channel: Channel,
-    millis: u64,
-    padding: usize,
-    token: Option<&str>,
-) -> Result<SleepReply, Status> {
+async fn sleep_call(channel: Channel, millis: u64, padding: usize, token: Option<&str>) -> Result<SleepReply, Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready()
-        .await
-        .map_err(|e| Status::unavailable(format!("channel not ready: {e}")))?;
-    let mut request = tonic::Request::new(SleepRequest {
-        millis,
-        padding: vec![7; padding],
-    });
+    grpc.ready().await.map_err(|e| Status::unavailable(format!("channel not ready: {e}")))?;
+    let mut request = tonic::Request::new(SleepRequest { millis, padding: vec![7; padding] });
     if let Some(token) = token {
         let value = format!("Bearer {token}").parse().expect("a token is ASCII");
         request.metadata_mut().insert("authorization", value);
     }
-    grpc.unary(
-        request,
-        PathAndQuery::from_static(SLEEP),
-        ProstCodec::<SleepRequest, SleepReply>::default(),
-    )
-    .await
-    .map(tonic::Response::into_inner)
+    grpc.unary(request, PathAndQuery::from_static(SLEEP), ProstCodec::<SleepRequest, SleepReply>::default())
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 async fn health_status(channel: Channel, service: &str) -> Result<ServingStatus, Status> {
-    let response = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: service.to_owned(),
-        })
-        .await?
-        .into_inner();
+    let response =
+        HealthClient::new(channel).check(HealthCheckRequest { service: service.to_owned() }).await?.into_inner();
     Ok(ServingStatus::try_from(response.status).expect("a known serving status"))
 }
 
@@ -266,28 +224,16 @@ async fn reflected_services(channel: Channel) -> Vec<String> {
         .await
         .expect("reflection answers")
         .into_inner();
-    let response = responses
-        .message()
-        .await
-        .expect("a reflection response")
-        .expect("one response");
+    let response = responses.message().await.expect("a reflection response").expect("one response");
     match response.message_response {
-        Some(MessageResponse::ListServicesResponse(list)) => {
-            list.service.into_iter().map(|s| s.name).collect()
-        }
+        Some(MessageResponse::ListServicesResponse(list)) => list.service.into_iter().map(|s| s.name).collect(),
         other => panic!("expected a list of services, got {other:?}"),
     }
 }
 
 /// Waits for `serve` to return, failing the test if it takes longer than `limit`.
-async fn stopped(
-    serve: JoinHandle<Result<(), ServeError>>,
-    limit: Duration,
-) -> Result<(), ServeError> {
-    tokio::time::timeout(limit, serve)
-        .await
-        .expect("serve returns in time")
-        .expect("the serve task does not panic")
+async fn stopped(serve: JoinHandle<Result<(), ServeError>>, limit: Duration) -> Result<(), ServeError> {
+    tokio::time::timeout(limit, serve).await.expect("serve returns in time").expect("the serve task does not panic")
 }
 
 fn code<T: std::fmt::Debug>(result: Result<T, Status>) -> Code {
@@ -302,16 +248,9 @@ async fn health_reports_serving_and_reflection_lists_services() {
     let running = start_slow(server_settings()).await;
     let channel = connect(running.addr).await;
 
+    assert_eq!(health_status(channel.clone(), "").await.expect("health check of the server"), ServingStatus::Serving);
     assert_eq!(
-        health_status(channel.clone(), "")
-            .await
-            .expect("health check of the server"),
-        ServingStatus::Serving
-    );
-    assert_eq!(
-        health_status(channel.clone(), SERVICE)
-            .await
-            .expect("health check of the test service"),
+        health_status(channel.clone(), SERVICE).await.expect("health check of the test service"),
         ServingStatus::Serving
     );
     assert_eq!(
@@ -321,23 +260,13 @@ async fn health_reports_serving_and_reflection_lists_services() {
     );
 
     let services = reflected_services(channel.clone()).await;
-    assert!(
-        services.iter().any(|s| s == SERVICE),
-        "reflection lists the API: {services:?}"
-    );
-    assert!(
-        services.iter().any(|s| s == "grpc.health.v1.Health"),
-        "reflection lists health: {services:?}"
-    );
+    assert!(services.iter().any(|s| s == SERVICE), "reflection lists the API: {services:?}");
+    assert!(services.iter().any(|s| s == "grpc.health.v1.Health"), "reflection lists health: {services:?}");
 
-    sleep_call(channel, 0, 0, None)
-        .await
-        .expect("the test service answers");
+    sleep_call(channel, 0, 0, None).await.expect("the test service answers");
 
     running.shutdown.trigger();
-    stopped(running.serve, Duration::from_secs(5))
-        .await
-        .expect("serve returns Ok");
+    stopped(running.serve, Duration::from_secs(5)).await.expect("serve returns Ok");
 }
 
 #[tokio::test]
@@ -354,22 +283,11 @@ async fn graceful_shutdown_drains_in_flight_calls() {
         .await
         .expect("the in-flight call finishes")
         .expect("the call task does not panic");
-    assert!(
-        reply.is_ok(),
-        "the in-flight call completes normally: {reply:?}"
-    );
-    assert!(
-        started.elapsed() >= Duration::from_millis(1000),
-        "the call ran to its end"
-    );
+    assert!(reply.is_ok(), "the in-flight call completes normally: {reply:?}");
+    assert!(started.elapsed() >= Duration::from_millis(1000), "the call ran to its end");
 
-    stopped(running.serve, Duration::from_secs(5))
-        .await
-        .expect("serve returns Ok after draining");
-    assert!(
-        started.elapsed() >= Duration::from_millis(1000),
-        "serve waited for the in-flight call"
-    );
+    stopped(running.serve, Duration::from_secs(5)).await.expect("serve returns Ok after draining");
+    assert!(started.elapsed() >= Duration::from_millis(1000), "serve waited for the in-flight call");
 
     let again = endpoint(running.addr).connect().await;
     assert!(again.is_err(), "the server no longer accepts connections");
@@ -387,22 +305,11 @@ async fn shutdown_grace_bounds_draining() {
     let triggered = Instant::now();
     running.shutdown.trigger();
 
-    stopped(running.serve, Duration::from_secs(2))
-        .await
-        .expect("serve returns Ok when the grace period ends");
+    stopped(running.serve, Duration::from_secs(2)).await.expect("serve returns Ok when the grace period ends");
     let waited = triggered.elapsed();
-    assert!(
-        waited >= Duration::from_millis(300),
-        "serve waited for the grace period ({waited:?})"
-    );
-    assert!(
-        waited < Duration::from_secs(2),
-        "serve did not wait for the 5 s call ({waited:?})"
-    );
-    assert!(
-        endpoint(running.addr).connect().await.is_err(),
-        "the server no longer accepts connections"
-    );
+    assert!(waited >= Duration::from_millis(300), "serve waited for the grace period ({waited:?})");
+    assert!(waited < Duration::from_secs(2), "serve did not wait for the 5 s call ({waited:?})");
+    assert!(endpoint(running.addr).connect().await.is_err(), "the server no longer accepts connections");
     in_flight.abort();
 }
 
@@ -418,31 +325,16 @@ async fn calls_beyond_the_concurrency_limit_are_shed() {
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let shed = sleep_call(channel.clone(), 0, 0, None).await;
-    assert_eq!(
-        code(shed),
-        Code::ResourceExhausted,
-        "a third call is refused at once"
-    );
-    assert_eq!(
-        health_status(channel.clone(), "")
-            .await
-            .expect("health is never shed"),
-        ServingStatus::Serving
-    );
+    assert_eq!(code(shed), Code::ResourceExhausted, "a third call is refused at once");
+    assert_eq!(health_status(channel.clone(), "").await.expect("health is never shed"), ServingStatus::Serving);
 
     for call in [first, second] {
-        call.await
-            .expect("the call task does not panic")
-            .expect("the calls within the limit succeed");
+        call.await.expect("the call task does not panic").expect("the calls within the limit succeed");
     }
-    sleep_call(channel, 0, 0, None)
-        .await
-        .expect("a call succeeds once the slots are free");
+    sleep_call(channel, 0, 0, None).await.expect("a call succeeds once the slots are free");
 
     running.shutdown.trigger();
-    stopped(running.serve, Duration::from_secs(5))
-        .await
-        .expect("serve returns Ok");
+    stopped(running.serve, Duration::from_secs(5)).await.expect("serve returns Ok");
 }
 
 #[tokio::test]
@@ -456,41 +348,25 @@ async fn slow_calls_end_with_deadline_exceeded() {
     let result = sleep_call(channel.clone(), 2000, 0, None).await;
     let took = started.elapsed();
     assert_eq!(code(result), Code::DeadlineExceeded);
-    assert!(
-        took < Duration::from_millis(1500),
-        "the call was ended by the server's limit ({took:?})"
-    );
+    assert!(took < Duration::from_millis(1500), "the call was ended by the server's limit ({took:?})");
 
-    sleep_call(channel, 10, 0, None)
-        .await
-        .expect("a call within the limit succeeds");
+    sleep_call(channel, 10, 0, None).await.expect("a call within the limit succeeds");
 
     running.shutdown.trigger();
-    stopped(running.serve, Duration::from_secs(5))
-        .await
-        .expect("serve returns Ok");
+    stopped(running.serve, Duration::from_secs(5)).await.expect("serve returns Ok");
 }
 
 #[tokio::test]
 async fn calls_without_a_valid_token_are_unauthenticated() {
     let running = start(server_settings(), |server| {
-        let service = SlowService {
-            max_decoding_message_size: server.max_message_bytes(),
-        };
+        let service = SlowService { max_decoding_message_size: server.max_message_bytes() };
         let interceptor = server.auth_interceptor();
-        server.add_api(
-            authenticated(service, interceptor),
-            slow_service_descriptor_set(),
-        );
+        server.add_api(authenticated(service, interceptor), slow_service_descriptor_set());
     })
     .await;
     let channel = connect(running.addr).await;
 
-    assert_eq!(
-        code(sleep_call(channel.clone(), 0, 0, None).await),
-        Code::Unauthenticated,
-        "no token"
-    );
+    assert_eq!(code(sleep_call(channel.clone(), 0, 0, None).await), Code::Unauthenticated, "no token");
     assert_eq!(
         code(sleep_call(channel.clone(), 0, 0, Some("not-a-jwt")).await),
         Code::Unauthenticated,
@@ -505,9 +381,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
         ttl: Duration::from_secs(60),
     };
     let (_other_keys, _, stranger) = dev_keys();
-    let foreign = stranger
-        .mint(&request)
-        .expect("a token signed by another key");
+    let foreign = stranger.mint(&request).expect("a token signed by another key");
     assert_eq!(
         code(sleep_call(channel.clone(), 0, 0, Some(&foreign)).await),
         Code::Unauthenticated,
@@ -515,20 +389,11 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
     );
 
     let token = running.signer.mint(&request).expect("a valid token");
-    sleep_call(channel.clone(), 0, 0, Some(&token))
-        .await
-        .expect("a call with a valid token succeeds");
-    assert_eq!(
-        health_status(channel, SERVICE)
-            .await
-            .expect("health needs no token"),
-        ServingStatus::Serving
-    );
+    sleep_call(channel.clone(), 0, 0, Some(&token)).await.expect("a call with a valid token succeeds");
+    assert_eq!(health_status(channel, SERVICE).await.expect("health needs no token"), ServingStatus::Serving);
 
     running.shutdown.trigger();
-    stopped(running.serve, Duration::from_secs(5))
-        .await
-        .expect("serve returns Ok");
+    stopped(running.serve, Duration::from_secs(5)).await.expect("serve returns Ok");
 }
 
 #[tokio::test]
@@ -538,21 +403,11 @@ async fn oversized_messages_are_refused() {
     let running = start_slow(settings).await;
     let channel = connect(running.addr).await;
 
-    sleep_call(channel.clone(), 0, 512, None)
-        .await
-        .expect("a message within the limit is accepted");
+    sleep_call(channel.clone(), 0, 512, None).await.expect("a message within the limit is accepted");
     let refused = sleep_call(channel.clone(), 0, 4096, None).await;
-    assert_eq!(
-        code(refused),
-        Code::OutOfRange,
-        "tonic refuses a message over its decoding limit"
-    );
-    sleep_call(channel, 0, 0, None)
-        .await
-        .expect("the connection still serves calls");
+    assert_eq!(code(refused), Code::OutOfRange, "tonic refuses a message over its decoding limit");
+    sleep_call(channel, 0, 0, None).await.expect("the connection still serves calls");
 
     running.shutdown.trigger();
-    stopped(running.serve, Duration::from_secs(5))
-        .await
-        .expect("serve returns Ok");
+    stopped(running.serve, Duration::from_secs(5)).await.expect("serve returns Ok");
 }

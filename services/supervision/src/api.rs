@@ -4,8 +4,8 @@
 use tingjian_proto::common::v1::OrganisationRef;
 use tingjian_proto::supervision::v1 as pb;
 use tingjian_proto::supervision::v1::supervision_service_server::SupervisionService;
-use tingjian_runtime::wire::{etag, parse_id, timestamp};
 use tingjian_runtime::Caller;
+use tingjian_runtime::wire::{etag, parse_id, timestamp};
 use tonic::{Request, Response, Status};
 
 use crate::domain::Case;

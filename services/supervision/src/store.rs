@@ -1,7 +1,7 @@
 //! The supervision store: the service's own tables, on SQLite or PostgreSQL through the same queries.
 
 use chrono::{DateTime, Utc};
-use tingjian_runtime::{on_pool, Database, ServiceError};
+use tingjian_runtime::{Database, ServiceError, on_pool};
 
 use crate::domain::{Case, CaseStatus};
 
@@ -30,8 +30,9 @@ impl TryFrom<CaseRow> for Case {
     type Error = ServiceError;
 
     fn try_from(row: CaseRow) -> Result<Self, Self::Error> {
-        let status = CaseStatus::from_i32(row.status)
-            .ok_or_else(|| ServiceError::internal(format!("stored case {} has unknown status {}", row.id, row.status)))?;
+        let status = CaseStatus::from_i32(row.status).ok_or_else(|| {
+            ServiceError::internal(format!("stored case {} has unknown status {}", row.id, row.status))
+        })?;
         Ok(Case {
             id: row.id,
             title: row.title,

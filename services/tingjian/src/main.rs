@@ -242,8 +242,8 @@ fn token(args: TokenArgs) -> BoxResult<ExitCode> {
 }
 
 async fn health(args: ClientArgs) -> BoxResult<ExitCode> {
-    use tonic_health::pb::health_client::HealthClient;
     use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
 
     let endpoint = if args.addr.starts_with("http://") || args.addr.starts_with("https://") {
         args.addr.clone()

@@ -5,9 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 const APIS: [&str; 4] = [
     "tingjian.intake.v1.IntakeService",
@@ -98,7 +98,16 @@ fn up_serves_the_suite_on_one_address_and_stops_cleanly() {
 fn token_mints_a_token_for_the_asked_roles() {
     let data = tempfile::tempdir().expect("data dir");
     let output = Command::new(env!("CARGO_BIN_EXE_tingjian"))
-        .args(["token", "--role", "handling_unit", "--subject", "unit-42", "--organisation", "舟山市经信局", "--data-dir"])
+        .args([
+            "token",
+            "--role",
+            "handling_unit",
+            "--subject",
+            "unit-42",
+            "--organisation",
+            "舟山市经信局",
+            "--data-dir",
+        ])
         .arg(data.path())
         .output()
         .expect("runs");
