@@ -174,3 +174,48 @@ impl tonic::service::Interceptor for ClientContext {
         Ok(request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_incoming_trace_context_reaches_outgoing_calls_and_events() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+            let mut headers = http::HeaderMap::new();
+            headers.insert("traceparent", incoming.parse().expect("header"));
+            let span = tracing::info_span!("grpc");
+            adopt_remote_parent(&span, &headers);
+            let _entered = span.enter();
+
+            let (traceparent, _) = current_trace_headers();
+            let parts: Vec<_> = traceparent.split('-').collect();
+            assert_eq!(parts.len(), 4, "{traceparent}");
+            assert_eq!(parts[1], "4bf92f3577b34da6a3ce929d0e0e4736", "same trace");
+            assert_ne!(parts[2], "00f067aa0ba902b7", "our own span is the new parent");
+
+            let mut metadata = tonic::metadata::MetadataMap::new();
+            inject_current_context(&mut metadata);
+            let sent = metadata.get("traceparent").expect("traceparent sent").to_str().expect("ascii");
+            assert_eq!(sent, traceparent);
+        });
+    }
+
+    #[test]
+    fn without_a_parent_a_new_trace_starts() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("grpc");
+            adopt_remote_parent(&span, &http::HeaderMap::new());
+            let _entered = span.enter();
+            let (traceparent, _) = current_trace_headers();
+            assert!(traceparent.starts_with("00-") && traceparent.len() == 55, "{traceparent}");
+        });
+    }
+}
