@@ -51,3 +51,25 @@ impl SupervisionService for SupervisionApi {
         Ok(Response::new(pb::GetCaseResponse { case: Some(to_proto(case)) }))
     }
 }
+
+/// The discipline-inspection commission's API (纪检监察): the supervision item list, the supervision
+/// information database and rectification orders. Served beside the supervision API so reflection,
+/// health and routing agree; its methods answer UNIMPLEMENTED until they are built.
+#[derive(Debug, Clone)]
+pub struct DisciplineInspectionApi {
+    #[allow(dead_code)]
+    store: Store,
+}
+
+impl DisciplineInspectionApi {
+    /// An API over `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+#[tonic::async_trait]
+impl tingjian_proto::supervision::v1::discipline_inspection_service_server::DisciplineInspectionService
+    for DisciplineInspectionApi
+{
+}

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod store;
 
 use sqlx::migrate::Migrator;
+use tingjian_proto::supervision::v1::discipline_inspection_service_server::DisciplineInspectionServiceServer;
 use tingjian_proto::supervision::v1::supervision_service_server::SupervisionServiceServer;
 use tingjian_runtime::server::{GrpcServer, authenticated};
 use tingjian_runtime::{Database, Migrations, ServiceModule};
@@ -24,9 +25,15 @@ pub static MODULE: ServiceModule = ServiceModule {
 };
 
 fn register(server: &mut GrpcServer, db: Database) {
-    let api = api::SupervisionApi::new(store::Store::new(db));
+    let store = store::Store::new(db);
+    let api = api::SupervisionApi::new(store.clone());
     let limit = server.max_message_bytes();
     let service = SupervisionServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
     let service = authenticated(service, server.auth_interceptor());
     server.add_api(service, tingjian_proto::supervision::v1::FILE_DESCRIPTOR_SET);
+    let inspection = DisciplineInspectionServiceServer::new(api::DisciplineInspectionApi::new(store))
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit);
+    let inspection = authenticated(inspection, server.auth_interceptor());
+    server.add_api(inspection, tingjian_proto::supervision::v1::FILE_DESCRIPTOR_SET);
 }
