@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
@@ -128,19 +128,25 @@ impl GrpcServer {
         routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
 
         let grace = self.settings.shutdown_grace;
-        let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+        let (phase_tx, phase_rx) = watch::channel(Phase::Serving);
         let names = self.names.clone();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!("shutdown requested; draining in-flight calls");
-            mark_not_serving(&health, &names).await;
-            let _ = drain_tx.send(());
+        let signal = {
+            let phase_tx = phase_tx.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutdown requested; draining in-flight calls");
+                mark_not_serving(&health, &names).await;
+                phase_tx.send_replace(Phase::Draining);
+            }
         };
 
         let server = tonic::transport::Server::builder()
             // Outermost: every call gets a span (with the caller's W3C parent) and a log line with its
             // status and latency, including calls refused by the layers below.
             .layer(TraceLayer)
+            // While draining, open streams end with UNAVAILABLE so clients move to another replica;
+            // when the grace period is over, calls still running are ended too.
+            .layer(DrainLayer { phase: phase_rx.clone() })
             // Before any work: refuse calls beyond the concurrency limit at once (RESOURCE_EXHAUSTED)
             // rather than queueing them until they time out.
             .layer(LoadShedLayer::new(self.settings.concurrency_limit))
@@ -154,13 +160,17 @@ impl GrpcServer {
             .serve_with_incoming_shutdown(TcpIncoming::from(listener), signal);
 
         tokio::pin!(server);
+        let mut draining = phase_rx.clone();
         tokio::select! {
             result = &mut server => result?,
             () = async {
-                let _ = drain_rx.await;
+                let _ = draining.wait_for(|p| *p != Phase::Serving).await;
                 tokio::time::sleep(grace).await;
             } => {
-                tracing::warn!(grace = ?grace, "calls still running after the shutdown grace period; stopping anyway");
+                tracing::warn!(grace = ?grace, "calls still running after the shutdown grace period; ending them");
+                phase_tx.send_replace(Phase::Stopped);
+                // Let the connections' tasks observe the stop and answer their calls.
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
         tracing::info!("server stopped");
@@ -212,6 +222,130 @@ where
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let future = self.inner.call(request);
         Box::pin(async move { future.await.map(|response| response.map(Body::new)) })
+    }
+}
+
+/// Where a server is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Accepting and serving calls.
+    Serving,
+    /// No new connections; calls in flight may finish, open streams are ended.
+    Draining,
+    /// The grace period is over: whatever still runs is ended.
+    Stopped,
+}
+
+/// Ends open streams when draining starts and every call when the grace period is over.
+#[derive(Debug, Clone)]
+struct DrainLayer {
+    phase: watch::Receiver<Phase>,
+}
+
+impl<S> Layer<S> for DrainLayer {
+    type Service = Drain<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Drain { inner, phase: self.phase.clone() }
+    }
+}
+
+/// See [`DrainLayer`].
+#[derive(Debug, Clone)]
+struct Drain<S> {
+    inner: S,
+    phase: watch::Receiver<Phase>,
+}
+
+fn shutting_down() -> Status {
+    Status::unavailable("the server is shutting down; retry on another replica")
+}
+
+impl<S, B> Service<http::Request<B>> for Drain<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let mut inner = take_ready(&mut self.inner);
+        let mut stopped = self.phase.clone();
+        let body_phase = self.phase.clone();
+        Box::pin(async move {
+            tokio::select! {
+                result = inner.call(request) => {
+                    result.map(|response| response.map(|body| Body::new(DrainBody::new(body, body_phase))))
+                }
+                _ = stopped.wait_for(|p| *p == Phase::Stopped) => Ok(shutting_down().into_http()),
+            }
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that ends with UNAVAILABLE when the server starts draining while the body is
+    /// waiting for more (a stream); a body whose frames are ready (a unary reply) is not cut.
+    struct DrainBody {
+        #[pin]
+        inner: Body,
+        phase: watch::Receiver<Phase>,
+        draining: Option<BoxFuture<()>>,
+        done: bool,
+    }
+}
+
+impl DrainBody {
+    fn new(inner: Body, phase: watch::Receiver<Phase>) -> Self {
+        Self { inner, phase, draining: None, done: false }
+    }
+}
+
+impl http_body::Body for DrainBody {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(frame) = this.inner.poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        let draining = this.draining.get_or_insert_with(|| {
+            let mut phase = this.phase.clone();
+            Box::pin(async move {
+                let _ = phase.wait_for(|p| *p != Phase::Serving).await;
+            })
+        });
+        if draining.as_mut().poll(cx).is_ready() {
+            *this.done = true;
+            let mut trailers = http::HeaderMap::new();
+            return match shutting_down().add_header(&mut trailers) {
+                Ok(()) => Poll::Ready(Some(Ok(http_body::Frame::trailers(trailers)))),
+                Err(status) => Poll::Ready(Some(Err(status))),
+            };
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -15,6 +15,10 @@ use tracing_subscriber::{EnvFilter, Layer};
 use crate::settings::{LogFormat, TelemetrySettings};
 
 /// Flushes and shuts down the trace exporter when dropped; keep it alive for the life of `main`.
+///
+/// The flush blocks its thread until the exporter answers, and the OTLP exporter needs the Tokio
+/// runtime to make progress: drop the guard outside the runtime, on a multi-thread runtime, or from
+/// `spawn_blocking` — never on the only thread of a current-thread runtime.
 #[must_use = "dropping the guard stops trace export"]
 #[derive(Debug, Default)]
 pub struct TelemetryGuard {

@@ -310,9 +310,47 @@ async fn shutdown_grace_bounds_draining() {
     assert!(waited >= Duration::from_millis(300), "serve waited for the grace period ({waited:?})");
     assert!(waited < Duration::from_secs(2), "serve did not wait for the 5 s call ({waited:?})");
     assert!(endpoint(running.addr).connect().await.is_err(), "the server no longer accepts connections");
-    // `serve` returning does not end the call: tonic serves each connection in a task of its own, which
-    // outlives the `serve` future, so the handler would still run to its 5 s end. Stop waiting for it.
-    in_flight.abort();
+    // The call still running when the grace period ended was ended with it, not left to run on.
+    let ended = tokio::time::timeout(Duration::from_secs(1), in_flight)
+        .await
+        .expect("the call ends with the grace period")
+        .expect("the call task does not panic");
+    assert_eq!(code(ended), Code::Unavailable);
+}
+
+#[tokio::test]
+async fn open_streams_end_when_draining_starts() {
+    let mut settings = server_settings();
+    settings.shutdown_grace = Duration::from_secs(20);
+    let running = start_slow(settings).await;
+    let channel = connect(running.addr).await;
+
+    let mut watch = HealthClient::new(channel)
+        .watch(HealthCheckRequest { service: String::new() })
+        .await
+        .expect("watch opens")
+        .into_inner();
+    let first = watch.message().await.expect("first status").expect("a status");
+    assert_eq!(first.status(), ServingStatus::Serving);
+
+    let triggered = Instant::now();
+    running.shutdown.trigger();
+    // The watcher learns NOT_SERVING, then the stream ends with UNAVAILABLE instead of holding the
+    // drain open for the whole grace period.
+    let mut last = None;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), watch.message()).await.expect("the stream moves") {
+            Ok(Some(update)) => last = Some(update.status()),
+            Ok(None) => panic!("the stream should end with a status, not silently"),
+            Err(status) => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                break;
+            }
+        }
+    }
+    assert_eq!(last, Some(ServingStatus::NotServing));
+    stopped(running.serve, Duration::from_secs(5)).await.expect("serve returns Ok");
+    assert!(triggered.elapsed() < Duration::from_secs(5), "the drain did not wait out the 20 s grace");
 }
 
 #[tokio::test]
