@@ -460,6 +460,17 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_file_is_valid() {
+        let text = include_str!("../../../deploy/tingjian.example.toml");
+        let settings =
+            Settings::defaults("intake", 50051).apply_toml(text, "deploy/tingjian.example.toml").expect("valid example");
+        assert_eq!(settings.listen_addr, "0.0.0.0:50051".parse().expect("addr"));
+        assert_eq!(settings.database.schema.as_deref(), Some("intake"));
+        assert_eq!(settings.telemetry.log_format, LogFormat::Json);
+        assert_eq!(settings.auth.public_keys, [PathBuf::from("/etc/tingjian/keys/issuer.pem")]);
+    }
+
+    #[test]
     fn zero_and_negative_limits_are_refused() {
         for value in ["0", "-1", "many"] {
             let err = Settings::defaults("intake", 50051)
