@@ -462,8 +462,9 @@ mod tests {
     #[test]
     fn the_shipped_example_file_is_valid() {
         let text = include_str!("../../../deploy/tingjian.example.toml");
-        let settings =
-            Settings::defaults("intake", 50051).apply_toml(text, "deploy/tingjian.example.toml").expect("valid example");
+        let settings = Settings::defaults("intake", 50051)
+            .apply_toml(text, "deploy/tingjian.example.toml")
+            .expect("valid example");
         assert_eq!(settings.listen_addr, "0.0.0.0:50051".parse().expect("addr"));
         assert_eq!(settings.database.schema.as_deref(), Some("intake"));
         assert_eq!(settings.telemetry.log_format, LogFormat::Json);

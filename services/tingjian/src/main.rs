@@ -63,8 +63,8 @@ struct MigrateArgs {
     /// `--data-dir` are migrated.
     #[arg(long, env = "TINGJIAN_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
-    /// PostgreSQL schema; defaults to each service's name.
-    #[arg(long, env = "TINGJIAN_DATABASE_SCHEMA")]
+    /// PostgreSQL schema of the service's tables (needs `--service`); defaults to the service's name.
+    #[arg(long, env = "TINGJIAN_DATABASE_SCHEMA", requires = "service")]
     schema: Option<String>,
     /// Directory of the embedded suite's databases.
     #[arg(long, env = "TINGJIAN_DATA_DIR", default_value = "tingjian-data")]

@@ -141,3 +141,40 @@ fn migrate_prepares_the_embedded_databases() {
         assert!(data.path().join(format!("{service}.db")).exists());
     }
 }
+
+#[test]
+fn migrate_prepares_a_postgres_schema_and_is_idempotent() {
+    let Some(url) = tingjian_runtime::storage::testing::postgres_url() else { return };
+    let schema = format!("test_cli_{}", std::process::id());
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_tingjian"))
+            .args(["migrate", "--service", "supervision", "--schema", &schema, "--database-url", &url])
+            .output()
+            .expect("runs")
+    };
+    for _ in 0..2 {
+        let output = run();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "supervision: migrated (postgres)");
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url).await.expect("connects");
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'supervision_case'",
+        )
+        .bind(&schema)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&mut conn).await.expect("cleanup");
+        assert_eq!(tables, 1, "the service's tables are in its schema");
+    });
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_tingjian"))
+        .args(["migrate", "--schema", "shared", "--database-url", &url])
+        .output()
+        .expect("runs");
+    assert!(!refused.status.success(), "one schema for all four services is refused");
+}
