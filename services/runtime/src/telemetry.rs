@@ -68,8 +68,10 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuar
 
     let filter = EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = match settings.log_format {
-        LogFormat::Human => tracing_subscriber::fmt::layer().with_target(true).boxed(),
+        // Logs go to standard error, leaving standard output to what a command prints for people.
+        LogFormat::Human => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(true).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
             .json()
             .flatten_event(true)
             .with_current_span(true)
