@@ -48,11 +48,15 @@ async fn migrations_apply_and_are_idempotent(backend: StorageBackend) {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(pool).await
         })
         .expect("migration table");
-        let expected = match backend {
+        let own = match backend {
             StorageBackend::Sqlite => module.migrations.sqlite.iter().count(),
             StorageBackend::Postgres => module.migrations.postgres.iter().count(),
         };
-        assert_eq!(applied as usize, expected, "{}: every migration recorded once", module.name);
+        let shared = tingjian_runtime::events::migrations(backend).len();
+        assert_eq!(applied as usize, own + shared, "{}: every migration recorded once", module.name);
+        for table in ["event_outbox", "event_consumed", "event_relay_lease"] {
+            assert_eq!(table_count(&test.db, table).await, 0, "{}: {table} exists", module.name);
+        }
         assert_eq!(
             module.migrations.sqlite.iter().map(|m| m.version).collect::<Vec<_>>(),
             module.migrations.postgres.iter().map(|m| m.version).collect::<Vec<_>>(),

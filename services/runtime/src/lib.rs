@@ -7,6 +7,8 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
+pub mod metrics;
 pub mod settings;
 pub mod shutdown;
 pub mod storage;

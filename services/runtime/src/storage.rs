@@ -9,7 +9,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::migrate::Migrator;
+use sqlx::migrate::{Migration, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Executor, PgPool, SqlitePool};
@@ -66,6 +66,57 @@ macro_rules! on_pool {
             $crate::storage::Database::Postgres($pool) => $body,
         }
     };
+}
+
+/// A transaction on a [`Database`]: a service's change and the events it reports commit together.
+#[derive(Debug)]
+pub enum Tx {
+    /// A SQLite transaction.
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// A PostgreSQL transaction.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs the same generic sqlx code on whichever transaction a [`Tx`] holds; `$conn` is the
+/// transaction's connection (`&mut *conn` is an executor).
+///
+/// ```ignore
+/// on_tx!(&mut tx, conn => sqlx::query("UPDATE demand SET status = $1 WHERE id = $2").bind(s).bind(id).execute(&mut **conn).await)?;
+/// ```
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::storage::Tx::Sqlite($conn) => $body,
+            $crate::storage::Tx::Postgres($conn) => $body,
+        }
+    };
+}
+
+impl Tx {
+    /// Which engine this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Makes every change of the transaction durable at once.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await,
+            Self::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    /// Discards every change of the transaction.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(tx) => tx.rollback().await,
+            Self::Postgres(tx) => tx.rollback().await,
+        }
+    }
 }
 
 /// A database that could not be opened or migrated.
@@ -173,12 +224,31 @@ impl Database {
         }
     }
 
-    /// Applies the service's pending migrations for this backend.
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Applies the service's pending migrations for this backend, together with the tables every
+    /// service has for its events (the outbox and the record of consumed events).
     pub async fn migrate(&self, migrations: &Migrations) -> Result<(), StorageError> {
         let backend = self.backend();
+        let own = match self {
+            Self::Sqlite(_) => migrations.sqlite,
+            Self::Postgres(_) => migrations.postgres,
+        };
+        let mut all: Vec<Migration> = own.iter().cloned().collect();
+        all.extend(crate::events::migrations(backend));
+        all.sort_by_key(|m| m.version);
+        let migrator = Migrator::new(Combined(all))
+            .await
+            .map_err(|source| StorageError::Migrate { backend, source })?;
         let result = match self {
-            Self::Sqlite(pool) => migrations.sqlite.run(pool).await,
-            Self::Postgres(pool) => migrations.postgres.run(pool).await,
+            Self::Sqlite(pool) => migrator.run(pool).await,
+            Self::Postgres(pool) => migrator.run(pool).await,
         };
         result.map_err(|source| StorageError::Migrate { backend, source })
     }
@@ -191,6 +261,16 @@ impl Database {
     /// Closes every pooled connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// A service's migrations and the shared event tables, as one migration source.
+#[derive(Debug)]
+struct Combined(Vec<Migration>);
+
+impl<'s> sqlx::migrate::MigrationSource<'s> for Combined {
+    fn resolve(self) -> futures::future::BoxFuture<'s, Result<Vec<Migration>, sqlx::error::BoxDynError>> {
+        Box::pin(async move { Ok(self.0) })
     }
 }
 

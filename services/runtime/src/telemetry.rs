@@ -23,11 +23,17 @@ use crate::settings::{LogFormat, TelemetrySettings};
 #[derive(Debug, Default)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    meters: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
 }
 
 impl TelemetryGuard {
     /// Exports every span still buffered and stops the exporter.
     pub fn shutdown(&mut self) {
+        if let Some(meters) = self.meters.take()
+            && let Err(e) = meters.shutdown()
+        {
+            eprintln!("metric exporter shutdown failed: {e}");
+        }
         if let Some(provider) = self.provider.take() {
             if let Err(e) = provider.force_flush() {
                 eprintln!("trace export flush failed: {e}");
@@ -94,7 +100,22 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> Result<TelemetryGuar
     let provider = builder.build();
     let tracer = provider.tracer("tingjian");
     opentelemetry::global::set_tracer_provider(provider.clone());
-    let guard = TelemetryGuard { provider: Some(provider) };
+    let mut guard = TelemetryGuard { provider: Some(provider), meters: None };
+    if let Some(endpoint) = &settings.otlp_endpoint {
+        let exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint.clone())
+            .build()
+            .map_err(|e| TelemetryError::Exporter { endpoint: endpoint.clone(), reason: e.to_string() })?;
+        let meters = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_periodic_exporter(exporter)
+            .with_resource(
+                opentelemetry_sdk::Resource::builder().with_service_name(format!("tingjian-{service}")).build(),
+            )
+            .build();
+        opentelemetry::global::set_meter_provider(meters.clone());
+        guard.meters = Some(meters);
+    }
     let otel = tracing_opentelemetry::layer().with_tracer(tracer);
 
     tracing_subscriber::registry()
