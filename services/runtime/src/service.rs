@@ -4,6 +4,8 @@
 use std::time::Instant;
 
 use crate::auth::Authenticator;
+use crate::events::bus::Bus;
+use crate::events::relay::{Relay, RelayConfig};
 use crate::server::GrpcServer;
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
@@ -90,9 +92,22 @@ async fn serve(module: ServiceModule, settings: Settings, started: Instant) -> B
     );
     let shutdown = Shutdown::new();
     shutdown.on_signal();
+    let bus = connect_bus(&settings).await?;
+    let relay = tokio::spawn(
+        Relay::new(db.clone(), bus.clone(), RelayConfig::new(module.name)).run(shutdown.clone()),
+    );
+    tracing::info!(service = module.name, bus = bus.kind(), "relaying events");
     server.serve(listener, shutdown.wait()).await?;
+    shutdown.trigger();
+    let _ = relay.await;
     db.close().await;
     Ok(())
+}
+
+/// The bus of `settings`: JetStream when a NATS URL is set, else the embedded bus file.
+pub async fn connect_bus(settings: &Settings) -> BoxResult<Bus> {
+    let url = settings.events.nats_url.as_ref().map(|u| u.expose().as_str());
+    Ok(Bus::connect(url, &settings.events.bus_path).await?)
 }
 
 /// Any error, for start-up paths that only report and exit.

@@ -74,6 +74,18 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// Verification of callers' tokens.
     pub auth: AuthSettings,
+    /// Where events travel.
+    pub events: EventSettings,
+}
+
+/// Where events travel: NATS JetStream when a URL is set, else the embedded bus file.
+#[derive(Debug, Clone)]
+pub struct EventSettings {
+    /// NATS server URL (`nats://host:4222`, may carry credentials); switches the service to
+    /// JetStream.
+    pub nats_url: Option<Secret<String>>,
+    /// SQLite file of the embedded bus, used without NATS; services on one host may share it.
+    pub bus_path: PathBuf,
 }
 
 /// Where and how the service stores its data.
@@ -191,6 +203,8 @@ const KEYS: &[Key] = &[
     Key { key: "auth.public_keys", env: "TINGJIAN_AUTH_PUBLIC_KEYS", secret: false },
     Key { key: "auth.dev_key", env: "TINGJIAN_AUTH_DEV_KEY", secret: false },
     Key { key: "auth.leeway", env: "TINGJIAN_AUTH_LEEWAY", secret: false },
+    Key { key: "events.nats_url", env: "TINGJIAN_NATS_URL", secret: true },
+    Key { key: "events.bus_path", env: "TINGJIAN_BUS_PATH", secret: false },
 ];
 
 /// Environment variable naming the optional settings file.
@@ -233,6 +247,7 @@ impl Settings {
                 dev_key: None,
                 leeway: Duration::from_secs(30),
             },
+            events: EventSettings { nats_url: None, bus_path: PathBuf::from("bus.db") },
         }
     }
 
@@ -349,6 +364,16 @@ impl Settings {
             }
             "auth.dev_key" => self.auth.dev_key = if raw.is_empty() { None } else { Some(PathBuf::from(raw)) },
             "auth.leeway" => self.auth.leeway = parse_duration(raw).map_err(invalid)?,
+            "events.nats_url" => {
+                self.events.nats_url = if raw.is_empty() {
+                    None
+                } else if raw.starts_with("nats://") || raw.starts_with("tls://") {
+                    Some(Secret::new(raw.to_owned()))
+                } else {
+                    return Err(invalid("expected a nats:// or tls:// URL".into()));
+                }
+            }
+            "events.bus_path" => self.events.bus_path = PathBuf::from(non_empty(raw).map_err(invalid)?),
             other => unreachable!("setting {other} has no parser"),
         }
         Ok(())

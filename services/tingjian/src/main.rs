@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tingjian_runtime::auth::{DevSigner, TokenRequest};
+use tingjian_runtime::events::bus::Bus;
+use tingjian_runtime::events::relay::{Relay, RelayConfig};
 use tingjian_runtime::server::GrpcServer;
 use tingjian_runtime::settings::{DatabaseSettings, Settings};
 use tingjian_runtime::shutdown::Shutdown;
@@ -22,6 +24,8 @@ const MODULES: [&ServiceModule; 4] = [
 
 /// Default address of the embedded suite.
 const DEFAULT_ADDR: &str = "127.0.0.1:50050";
+/// Name of the embedded bus in the data directory.
+const BUS_FILE: &str = "bus.db";
 /// Name of the development signing key in the data directory.
 const DEV_KEY_FILE: &str = "dev-signing-key.pem";
 
@@ -42,6 +46,21 @@ enum Command {
     Token(TokenArgs),
     /// Ask a running suite (or one service) whether its APIs are serving.
     Health(ClientArgs),
+    /// List the events consumers gave up on (the dead letters), with the reason.
+    DeadLetters(DeadLetterArgs),
+}
+
+#[derive(Debug, Args)]
+struct DeadLetterArgs {
+    /// NATS server of a cluster; without it, the embedded bus in `--data-dir` is read.
+    #[arg(long, env = "TINGJIAN_NATS_URL", hide_env_values = true)]
+    nats_url: Option<String>,
+    /// Directory of the embedded suite.
+    #[arg(long, env = "TINGJIAN_DATA_DIR", default_value = "tingjian-data")]
+    data_dir: PathBuf,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Text)]
+    output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +153,7 @@ fn main() -> ExitCode {
             Command::Migrate(args) => migrate(args).await,
             Command::Token(args) => token(args),
             Command::Health(args) => health(args).await,
+            Command::DeadLetters(args) => dead_letters(args).await,
         }
     });
     match result {
@@ -162,6 +182,7 @@ async fn up(args: UpArgs, started: Instant) -> BoxResult<ExitCode> {
         settings.listen_addr = listen;
     }
     settings.auth.dev_key = Some(args.data_dir.join(DEV_KEY_FILE));
+    settings.events.bus_path = args.data_dir.join(BUS_FILE);
     let _telemetry = tingjian_runtime::telemetry::init("tingjian", &settings.telemetry)?;
 
     std::fs::create_dir_all(&args.data_dir)
@@ -176,6 +197,7 @@ async fn up(args: UpArgs, started: Instant) -> BoxResult<ExitCode> {
         databases.push(db);
     }
 
+    let bus = tingjian_runtime::service::connect_bus(&settings).await?;
     let listener = tingjian_runtime::server::bind(settings.listen_addr).await?;
     let addr = listener.local_addr()?;
     let signer = DevSigner::load_or_create(&args.data_dir.join(DEV_KEY_FILE), &settings.auth)?;
@@ -196,7 +218,19 @@ async fn up(args: UpArgs, started: Instant) -> BoxResult<ExitCode> {
 
     let shutdown = Shutdown::new();
     shutdown.on_signal();
+    let relays: Vec<_> = MODULES
+        .iter()
+        .zip(&databases)
+        .map(|(module, db)| {
+            let relay = Relay::new(db.clone(), bus.clone(), RelayConfig::new(module.name));
+            tokio::spawn(relay.run(shutdown.clone()))
+        })
+        .collect();
     server.serve(listener, shutdown.wait()).await?;
+    shutdown.trigger();
+    for relay in relays {
+        let _ = relay.await;
+    }
     for db in databases {
         db.close().await;
     }
@@ -285,4 +319,33 @@ async fn health(args: ClientArgs) -> BoxResult<ExitCode> {
         }
     }
     Ok(if all_serving { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+async fn dead_letters(args: DeadLetterArgs) -> BoxResult<ExitCode> {
+    let bus = Bus::connect(args.nats_url.as_deref(), &args.data_dir.join(BUS_FILE)).await?;
+    let letters = bus.dead_letters().await?;
+    match args.output {
+        Output::Json => {
+            let rows: Vec<serde_json::Value> = letters
+                .iter()
+                .map(|l| {
+                    serde_json::json!({
+                        "consumer": l.consumer,
+                        "event_id": l.event_id,
+                        "subject": l.subject,
+                        "attempts": l.attempts,
+                        "reason": l.reason,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(rows));
+        }
+        Output::Text if letters.is_empty() => println!("no dead letters"),
+        Output::Text => {
+            for l in &letters {
+                println!("{}  {}  {}  after {} attempts: {}", l.consumer, l.subject, l.event_id, l.attempts, l.reason);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

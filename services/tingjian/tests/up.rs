@@ -51,7 +51,7 @@ fn up_serves_the_suite_on_one_address_and_stops_cleanly() {
     let token = next();
     assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
     println!("tingjian up: ready {:.3} s after launch ({ready_line})", ready.as_secs_f64());
-    for file in ["intake.db", "consultation.db", "supervision.db", "analytics.db", "dev-signing-key.pem"] {
+    for file in ["intake.db", "consultation.db", "supervision.db", "analytics.db", "bus.db", "dev-signing-key.pem"] {
         assert!(data.path().join(file).exists(), "{file} in the data directory");
     }
 
@@ -177,4 +177,17 @@ fn migrate_prepares_a_postgres_schema_and_is_idempotent() {
         .output()
         .expect("runs");
     assert!(!refused.status.success(), "one schema for all four services is refused");
+}
+
+#[test]
+fn dead_letters_of_a_fresh_suite_are_none() {
+    let data = tempfile::tempdir().expect("data dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_tingjian"))
+        .args(["dead-letters", "-o", "json", "--data-dir"])
+        .arg(data.path())
+        .env_remove("TINGJIAN_NATS_URL")
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "[]");
 }

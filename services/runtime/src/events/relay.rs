@@ -157,6 +157,14 @@ impl Relay {
                 Ok(Pass::Published(rows.len()))
             }
             Database::Sqlite(pool) => {
+                // Look before taking the lease: an idle relay then only reads.
+                let unsent: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM event_outbox WHERE sent_time IS NULL)")
+                        .fetch_one(pool)
+                        .await?;
+                if !unsent {
+                    return Ok(Pass::Idle);
+                }
                 let now = Utc::now();
                 let until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::seconds(10));
                 let name = format!("relay.{}", self.config.service);
