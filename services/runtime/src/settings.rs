@@ -497,6 +497,26 @@ mod tests {
     }
 
     #[test]
+    fn nats_switches_the_bus_and_its_credentials_stay_secret() {
+        let settings = Settings::defaults("intake", 50051)
+            .load(&env(&[
+                ("TINGJIAN_NATS_URL", "nats://tingjian:s3cret@nats:4222"),
+                ("TINGJIAN_BUS_PATH", "/var/lib/bus.db"),
+            ]))
+            .expect("loads");
+        assert_eq!(
+            settings.events.nats_url.as_ref().map(|u| u.expose().as_str()),
+            Some("nats://tingjian:s3cret@nats:4222")
+        );
+        assert_eq!(settings.events.bus_path, PathBuf::from("/var/lib/bus.db"));
+        assert!(!format!("{settings:?}").contains("s3cret"));
+        let err = Settings::defaults("intake", 50051)
+            .load(&env(&[("TINGJIAN_NATS_URL", "http://nats:4222")]))
+            .expect_err("not nats");
+        assert!(err.to_string().contains("events.nats_url"), "{err}");
+    }
+
+    #[test]
     fn zero_and_negative_limits_are_refused() {
         for value in ["0", "-1", "many"] {
             let err = Settings::defaults("intake", 50051)
