@@ -138,6 +138,22 @@ Call with (dict "root" $ "name" "intake"); returns JSON, to read with fromJson.
 {{- default (printf "%s-database" (include "tingjian.fullname" .)) .Values.database.existingSecret }}
 {{- end }}
 
+{{/*
+The NATS URL of the event bus is required: without it every pod would keep its events in its own
+embedded bus file. Returns "secret" (nats.existingSecret, by secretKeyRef) or "url" (nats.url, in the
+ConfigMap), and fails when neither is set.
+*/}}
+{{- define "tingjian.natsSource" -}}
+{{- $nats := .Values.nats | default dict }}
+{{- if $nats.existingSecret }}
+{{- print "secret" }}
+{{- else if $nats.url }}
+{{- print "url" }}
+{{- else }}
+{{- fail "nats.url or nats.existingSecret is required: the services exchange events through NATS JetStream (TINGJIAN_NATS_URL); without it each pod would use its own embedded bus file, which is not fit for a cluster" }}
+{{- end }}
+{{- end }}
+
 {{/* Name of the Secret holding the auth public keys (when no ConfigMap is used). */}}
 {{- define "tingjian.authKeysSecretName" -}}
 {{- default (printf "%s-auth-keys" (include "tingjian.fullname" .)) .Values.auth.publicKeys.existingSecret }}
