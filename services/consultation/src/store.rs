@@ -1,6 +1,7 @@
 //! The consultation store: the service's own tables, on SQLite or PostgreSQL through the same queries.
 
 use chrono::{DateTime, Utc};
+use tingjian_runtime::storage::create_once;
 use tingjian_runtime::{Database, ServiceError, on_pool};
 
 use crate::domain::{NewPlan, Plan};
@@ -53,14 +54,10 @@ impl Store {
         request_id: Option<&str>,
         actor: &str,
     ) -> Result<Plan, ServiceError> {
-        if let Some(request_id) = request_id
-            && let Some(existing) = self.plan_where("request_id", request_id).await?
-        {
-            return Ok(existing);
-        }
         let id = tingjian_runtime::wire::new_id();
         let now = Utc::now();
-        let inserted = on_pool!(&self.db, pool => {
+        let insert = async {
+            on_pool!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO plan (id, year, title, description, request_id, created_by, create_time, update_time) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -76,21 +73,16 @@ impl Store {
             .execute(pool)
             .await
             .map(|done| done.rows_affected())
-        });
-        match inserted {
-            Ok(_) => self.get_plan(&id).await,
-            Err(e) => match ServiceError::from(e) {
-                ServiceError::AlreadyExists(_) => {
-                    if let Some(request_id) = request_id
-                        && let Some(existing) = self.plan_where("request_id", request_id).await?
-                    {
-                        return Ok(existing);
-                    }
-                    Err(ServiceError::AlreadyExists(format!("the plan for {} already exists", new.year)))
-                }
-                other => Err(other),
-            },
-        }
+            })?;
+            self.get_plan(&id).await
+        };
+        create_once(
+            request_id,
+            |request_id| async move { self.plan_where("request_id", &request_id).await },
+            insert,
+            || ServiceError::AlreadyExists(format!("the plan for {} already exists", new.year)),
+        )
+        .await
     }
 
     async fn plan_where(&self, column: &'static str, value: &str) -> Result<Option<Plan>, ServiceError> {

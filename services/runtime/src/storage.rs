@@ -14,6 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Executor, PgPool, SqlitePool};
 
+use crate::error::ServiceError;
 use crate::settings::DatabaseSettings;
 
 /// Which database engine a [`Database`] talks to.
@@ -243,9 +244,8 @@ impl Database {
         let mut all: Vec<Migration> = own.iter().cloned().collect();
         all.extend(crate::events::migrations(backend));
         all.sort_by_key(|m| m.version);
-        let migrator = Migrator::new(Combined(all))
-            .await
-            .map_err(|source| StorageError::Migrate { backend, source })?;
+        let migrator =
+            Migrator::new(Combined(all)).await.map_err(|source| StorageError::Migrate { backend, source })?;
         let result = match self {
             Self::Sqlite(pool) => migrator.run(pool).await,
             Self::Postgres(pool) => migrator.run(pool).await,
@@ -261,6 +261,41 @@ impl Database {
     /// Closes every pooled connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Creates a resource at most once per client request id.
+///
+/// With a `request_id` already seen, `replay` finds the first call's result and it is returned
+/// unchanged. Otherwise `insert` runs; if it hits a uniqueness violation, either a concurrent retry
+/// with the same request id won the race (its result is returned) or the resource's own identity is
+/// taken, and `conflict` says so.
+pub async fn create_once<T, R, RF, I>(
+    request_id: Option<&str>,
+    replay: R,
+    insert: I,
+    conflict: impl FnOnce() -> ServiceError,
+) -> Result<T, ServiceError>
+where
+    R: Fn(String) -> RF,
+    RF: std::future::Future<Output = Result<Option<T>, ServiceError>>,
+    I: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    if let Some(request_id) = request_id
+        && let Some(existing) = replay(request_id.to_owned()).await?
+    {
+        return Ok(existing);
+    }
+    match insert.await {
+        Err(ServiceError::AlreadyExists(_)) => {
+            if let Some(request_id) = request_id
+                && let Some(existing) = replay(request_id.to_owned()).await?
+            {
+                return Ok(existing);
+            }
+            Err(conflict())
+        }
+        other => other,
     }
 }
 

@@ -1,27 +1,12 @@
-//! The gRPC adapter of the intake service: translates between the v1 contract and the domain, checks
-//! the caller, and delegates to the store.
+//! The enterprise part of the intake API: enterprises and their contact people.
 
 use tingjian_proto::intake::v1 as pb;
-use tingjian_proto::intake::v1::intake_service_server::IntakeService;
 use tingjian_runtime::wire::{etag, parse_id, parse_request_id, timestamp};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
+use super::IntakeApi;
 use crate::domain::{Enterprise, EnterpriseInput, NewEnterprise};
-use crate::store::Store;
-
-/// The intake service's gRPC API.
-#[derive(Debug, Clone)]
-pub struct IntakeApi {
-    store: Store,
-}
-
-impl IntakeApi {
-    /// An API over `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
-    }
-}
 
 fn to_proto(e: Enterprise) -> pb::Enterprise {
     pb::Enterprise {
@@ -42,10 +27,9 @@ fn to_proto(e: Enterprise) -> pb::Enterprise {
     }
 }
 
-#[tonic::async_trait]
-impl IntakeService for IntakeApi {
+impl IntakeApi {
     #[tracing::instrument(skip_all, fields(enterprise.id))]
-    async fn create_enterprise(
+    pub(super) async fn create_enterprise_impl(
         &self,
         request: Request<pb::CreateEnterpriseRequest>,
     ) -> Result<Response<pb::CreateEnterpriseResponse>, Status> {
@@ -73,7 +57,7 @@ impl IntakeService for IntakeApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_enterprise(
+    pub(super) async fn get_enterprise_impl(
         &self,
         request: Request<pb::GetEnterpriseRequest>,
     ) -> Result<Response<pb::GetEnterpriseResponse>, Status> {
@@ -81,5 +65,54 @@ impl IntakeService for IntakeApi {
         let id = parse_id(&request.get_ref().id, "id")?;
         let enterprise = self.store.get_enterprise(&id).await?;
         Ok(Response::new(pb::GetEnterpriseResponse { enterprise: Some(to_proto(enterprise)) }))
+    }
+
+    pub(super) async fn batch_get_enterprises_impl(
+        &self,
+        _request: Request<pb::BatchGetEnterprisesRequest>,
+    ) -> Result<Response<pb::BatchGetEnterprisesResponse>, Status> {
+        Err(Status::unimplemented("batch_get_enterprises is not available yet"))
+    }
+
+    pub(super) async fn update_enterprise_impl(
+        &self,
+        _request: Request<pb::UpdateEnterpriseRequest>,
+    ) -> Result<Response<pb::UpdateEnterpriseResponse>, Status> {
+        Err(Status::unimplemented("update_enterprise is not available yet"))
+    }
+
+    pub(super) async fn list_enterprises_impl(
+        &self,
+        _request: Request<pb::ListEnterprisesRequest>,
+    ) -> Result<Response<pb::ListEnterprisesResponse>, Status> {
+        Err(Status::unimplemented("list_enterprises is not available yet"))
+    }
+
+    pub(super) async fn create_contact_person_impl(
+        &self,
+        _request: Request<pb::CreateContactPersonRequest>,
+    ) -> Result<Response<pb::CreateContactPersonResponse>, Status> {
+        Err(Status::unimplemented("create_contact_person is not available yet"))
+    }
+
+    pub(super) async fn list_contact_persons_impl(
+        &self,
+        _request: Request<pb::ListContactPersonsRequest>,
+    ) -> Result<Response<pb::ListContactPersonsResponse>, Status> {
+        Err(Status::unimplemented("list_contact_persons is not available yet"))
+    }
+
+    pub(super) async fn update_contact_person_impl(
+        &self,
+        _request: Request<pb::UpdateContactPersonRequest>,
+    ) -> Result<Response<pb::UpdateContactPersonResponse>, Status> {
+        Err(Status::unimplemented("update_contact_person is not available yet"))
+    }
+
+    pub(super) async fn delete_contact_person_impl(
+        &self,
+        _request: Request<pb::DeleteContactPersonRequest>,
+    ) -> Result<Response<pb::DeleteContactPersonResponse>, Status> {
+        Err(Status::unimplemented("delete_contact_person is not available yet"))
     }
 }

@@ -1,15 +1,11 @@
-//! The intake store: the service's own tables, on SQLite or PostgreSQL through the same queries.
+//! Enterprises in the intake store.
 
 use chrono::{DateTime, Utc};
-use tingjian_runtime::{Database, ServiceError, on_pool};
+use tingjian_runtime::storage::create_once;
+use tingjian_runtime::{ServiceError, on_pool};
 
+use super::Store;
 use crate::domain::{CreditCode, Enterprise, EnterpriseSize, NewEnterprise};
-
-/// Reads and writes the intake tables.
-#[derive(Debug, Clone)]
-pub struct Store {
-    db: Database,
-}
 
 #[derive(sqlx::FromRow)]
 struct EnterpriseRow {
@@ -57,11 +53,6 @@ const SELECT_ENTERPRISE: &str = "SELECT id, name, credit_code, district, industr
      description, address, version, created_by, create_time, update_time FROM enterprise";
 
 impl Store {
-    /// A store on `db` (already migrated).
-    pub fn new(db: Database) -> Self {
-        Self { db }
-    }
-
     /// Registers an enterprise. A repeated `request_id` returns the enterprise the first call
     /// registered; a credit code already registered is ALREADY_EXISTS.
     pub async fn create_enterprise(
@@ -70,14 +61,10 @@ impl Store {
         request_id: Option<&str>,
         actor: &str,
     ) -> Result<Enterprise, ServiceError> {
-        if let Some(request_id) = request_id
-            && let Some(existing) = self.enterprise_by_request(request_id).await?
-        {
-            return Ok(existing);
-        }
         let id = tingjian_runtime::wire::new_id();
         let now = Utc::now();
-        let inserted = on_pool!(&self.db, pool => {
+        let insert = async {
+            on_pool!(&self.db, pool => {
             sqlx::query(
                 "INSERT INTO enterprise (id, name, credit_code, district, industry, size, monitoring_point, \
                  description, address, request_id, created_by, create_time, update_time) \
@@ -99,26 +86,21 @@ impl Store {
             .execute(pool)
             .await
             .map(|done| done.rows_affected())
-        });
-        match inserted {
-            Ok(_) => self.get_enterprise(&id).await,
-            Err(e) => match ServiceError::from(e) {
-                ServiceError::AlreadyExists(_) => {
-                    // Either a concurrent retry with the same request id won the race, or the credit
-                    // code is taken.
-                    if let Some(request_id) = request_id
-                        && let Some(existing) = self.enterprise_by_request(request_id).await?
-                    {
-                        return Ok(existing);
-                    }
-                    Err(ServiceError::AlreadyExists(format!(
-                        "an enterprise with credit code {} is already registered",
-                        new.credit_code
-                    )))
-                }
-                other => Err(other),
+            })?;
+            self.get_enterprise(&id).await
+        };
+        create_once(
+            request_id,
+            |request_id| async move { self.enterprise_by_request(&request_id).await },
+            insert,
+            || {
+                ServiceError::AlreadyExists(format!(
+                    "an enterprise with credit code {} is already registered",
+                    new.credit_code
+                ))
             },
-        }
+        )
+        .await
     }
 
     async fn enterprise_by_request(&self, request_id: &str) -> Result<Option<Enterprise>, ServiceError> {

@@ -91,6 +91,8 @@ pub struct DeadLetter {
 }
 
 /// The bus: JetStream or the embedded log.
+// One per process, cloned into a few long-lived tasks: the size of the JetStream variant is no cost.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Bus {
     /// The durable log in a SQLite file.
@@ -414,8 +416,7 @@ struct EmbeddedSubscription {
 impl EmbeddedSubscription {
     /// `(m.subject LIKE $n OR …)` for the subscription's sources, binds starting at `first`.
     fn subject_filter(&self, first: usize) -> String {
-        let parts: Vec<String> =
-            (0..self.prefixes.len()).map(|i| format!("m.subject LIKE ${}", first + i)).collect();
+        let parts: Vec<String> = (0..self.prefixes.len()).map(|i| format!("m.subject LIKE ${}", first + i)).collect();
         format!("({})", parts.join(" OR "))
     }
 
@@ -428,8 +429,11 @@ impl EmbeddedSubscription {
                 return Ok(batch);
             }
             // Wake on a publish in this process, or poll again shortly (another process may publish).
-            let _ = tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + Duration::from_millis(100)), notified)
-                .await;
+            let _ = tokio::time::timeout_at(
+                deadline.min(tokio::time::Instant::now() + Duration::from_millis(100)),
+                notified,
+            )
+            .await;
         }
     }
 
@@ -624,7 +628,12 @@ impl JetStreamBus {
         Ok(())
     }
 
-    async fn subscribe(&self, consumer: &str, sources: &[&str], ack_wait: Duration) -> Result<Vec<PullConsumer>, BusError> {
+    async fn subscribe(
+        &self,
+        consumer: &str,
+        sources: &[&str],
+        ack_wait: Duration,
+    ) -> Result<Vec<PullConsumer>, BusError> {
         let mut consumers = Vec::new();
         for source in sources {
             let stream = self.ensure_service_stream(source).await?;
@@ -648,7 +657,8 @@ impl JetStreamBus {
     async fn add_dead_letter(&self, letter: &DeadLetter) -> Result<(), BusError> {
         self.ensure_stream(DEAD_LETTER_STREAM, vec![format!("{DEAD_LETTER_PREFIX}.>")]).await?;
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert(async_nats::header::NATS_MESSAGE_ID, format!("{}/{}", letter.consumer, letter.event_id).as_str());
+        headers
+            .insert(async_nats::header::NATS_MESSAGE_ID, format!("{}/{}", letter.consumer, letter.event_id).as_str());
         headers.insert("Tingjian-Event-Id", letter.event_id.as_str());
         headers.insert("Tingjian-Subject", letter.subject.as_str());
         headers.insert("Tingjian-Reason", one_line(&letter.reason).as_str());
@@ -673,9 +683,7 @@ impl JetStreamBus {
         let mut out = Vec::new();
         for seq in first.max(1)..=last {
             let Ok(message) = stream.get_raw_message(seq).await else { continue };
-            let header = |name: &str| {
-                message.headers.get(name).map(|v| v.as_str().to_owned()).unwrap_or_default()
-            };
+            let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_owned()).unwrap_or_default();
             out.push(DeadLetter {
                 consumer: message.subject.as_str().trim_start_matches(&format!("{DEAD_LETTER_PREFIX}.")).to_owned(),
                 event_id: header("Tingjian-Event-Id"),
