@@ -93,9 +93,7 @@ async fn serve(module: ServiceModule, settings: Settings, started: Instant) -> B
     let shutdown = Shutdown::new();
     shutdown.on_signal();
     let bus = connect_bus(&settings).await?;
-    let relay = tokio::spawn(
-        Relay::new(db.clone(), bus.clone(), RelayConfig::new(module.name)).run(shutdown.clone()),
-    );
+    let relay = tokio::spawn(Relay::new(db.clone(), bus.clone(), RelayConfig::new(module.name)).run(shutdown.clone()));
     tracing::info!(service = module.name, bus = bus.kind(), "relaying events");
     server.serve(listener, shutdown.wait()).await?;
     shutdown.trigger();
