@@ -192,8 +192,8 @@ impl<H: Handler> Consumer<H> {
 
     /// Applies a delivery in one transaction with its record; `Ok(false)` if it was applied before.
     async fn apply(&self, delivery: &Delivery) -> Result<bool, ApplyError> {
-        let event = super::decode(&delivery.payload)
-            .map_err(|e| ApplyError::Handler(format!("undecodable envelope: {e}")))?;
+        let event =
+            super::decode(&delivery.payload).map_err(|e| ApplyError::Handler(format!("undecodable envelope: {e}")))?;
         let span = tracing::info_span!("event", event.id = %event.id, event.kind = %event.r#type, consumer = %self.config.name);
         adopt_event_parent(&span, &event);
         let _entered = span.enter();

@@ -166,7 +166,8 @@ impl Relay {
                     return Ok(Pass::Idle);
                 }
                 let now = Utc::now();
-                let until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::seconds(10));
+                let until =
+                    now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::seconds(10));
                 let name = format!("relay.{}", self.config.service);
                 let held = sqlx::query(
                     "INSERT INTO event_relay_lease (name, holder, until_time) VALUES ($1, $2, $3) \
