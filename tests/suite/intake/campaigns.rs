@@ -1,0 +1,1 @@
+//! campaigns through the intake API.

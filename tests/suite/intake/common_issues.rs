@@ -1,0 +1,1 @@
+//! common issues through the intake API.

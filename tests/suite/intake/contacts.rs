@@ -1,0 +1,1 @@
+//! contacts through the intake API.

@@ -1,0 +1,1 @@
+//! demands through the intake API.

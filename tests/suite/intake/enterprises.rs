@@ -1,0 +1,1 @@
+//! enterprises through the intake API.

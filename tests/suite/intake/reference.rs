@@ -1,0 +1,1 @@
+//! reference through the intake API.

@@ -1,0 +1,1 @@
+//! roundtables through the intake API.
