@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use tingjian_runtime::auth::{DevSigner, TokenRequest};
 use tingjian_runtime::events::bus::Bus;
 use tingjian_runtime::events::relay::{Relay, RelayConfig};
@@ -13,6 +13,10 @@ use tingjian_runtime::server::GrpcServer;
 use tingjian_runtime::settings::{DatabaseSettings, Settings};
 use tingjian_runtime::shutdown::Shutdown;
 use tingjian_runtime::{Authenticator, Database, Role, Secret, ServiceModule};
+
+mod client;
+
+use client::{ClientArgs, Output};
 
 /// The four services, in the order of the programme: hear, consult, supervise, prove.
 const MODULES: [&ServiceModule; 4] = [
@@ -23,7 +27,7 @@ const MODULES: [&ServiceModule; 4] = [
 ];
 
 /// Default address of the embedded suite.
-const DEFAULT_ADDR: &str = "127.0.0.1:50050";
+pub(crate) const DEFAULT_ADDR: &str = "127.0.0.1:50050";
 /// Name of the embedded bus in the data directory.
 const BUS_FILE: &str = "bus.db";
 /// Name of the development signing key in the data directory.
@@ -46,6 +50,16 @@ enum Command {
     Token(TokenArgs),
     /// Ask a running suite (or one service) whether its APIs are serving.
     Health(ClientArgs),
+    /// Enterprises: register, list.
+    #[command(subcommand)]
+    Enterprise(client::EnterpriseCommand),
+    /// Demands (诉求): submit.
+    #[command(subcommand)]
+    Demand(client::DemandCommand),
+    /// Show an enterprise's demands by status (一企一清单).
+    List(client::EnterpriseListArgs),
+    /// Merge demands into a new common issue (合并同类项).
+    Merge(client::MergeArgs),
     /// List the events consumers gave up on (the dead letters), with the reason.
     DeadLetters(DeadLetterArgs),
 }
@@ -112,27 +126,6 @@ struct TokenArgs {
     data_dir: PathBuf,
 }
 
-#[derive(Debug, Args)]
-struct ClientArgs {
-    /// Address of the suite or service.
-    #[arg(long, env = "TINGJIAN_ADDR", default_value = DEFAULT_ADDR)]
-    addr: String,
-    /// Bearer token (see `tingjian token`).
-    #[arg(long, env = "TINGJIAN_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Text)]
-    output: Output,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Output {
-    /// Readable text.
-    Text,
-    /// JSON, for scripts.
-    Json,
-}
-
 fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
 }
@@ -154,6 +147,10 @@ fn main() -> ExitCode {
             Command::Token(args) => token(args),
             Command::Health(args) => health(args).await,
             Command::DeadLetters(args) => dead_letters(args).await,
+            Command::Enterprise(command) => client::enterprise(command).await.map(|()| ExitCode::SUCCESS),
+            Command::Demand(command) => client::demand(command).await.map(|()| ExitCode::SUCCESS),
+            Command::List(args) => client::enterprise_list(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Merge(args) => client::merge(args).await.map(|()| ExitCode::SUCCESS),
         }
     });
     match result {
@@ -279,17 +276,7 @@ async fn health(args: ClientArgs) -> BoxResult<ExitCode> {
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_client::HealthClient;
 
-    let endpoint = if args.addr.starts_with("http://") || args.addr.starts_with("https://") {
-        args.addr.clone()
-    } else {
-        format!("http://{}", args.addr)
-    };
-    let channel = tonic::transport::Endpoint::from_shared(endpoint)?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .connect()
-        .await
-        .map_err(|e| format!("cannot reach {}: {e}", args.addr))?;
+    let channel = client::channel(&args).await?;
     let mut client = HealthClient::new(channel);
     let _ = args.token; // Health is public; the flag is shared by every client command.
     let names: Vec<&str> = [
