@@ -60,16 +60,24 @@ async fn intake(args: &ClientArgs) -> BoxResult<Intake> {
     Ok(IntakeServiceClient::with_interceptor(channel(args).await?, context))
 }
 
+/// The request id given, or a fresh one: the same command repeated with `--request-id` acts once.
+fn request_id(given: String) -> String {
+    if given.is_empty() { tingjian_runtime::wire::new_id() } else { given }
+}
+
 /// Turns a refused call into a readable error: the code, the message and each offending field.
 fn explain(status: tonic::Status) -> Box<dyn std::error::Error + Send + Sync> {
     use tonic_types::StatusExt;
-    let mut text = format!("{:?}: {}", status.code(), status.message());
-    if let Some(bad) = status.get_error_details().bad_request() {
-        for v in &bad.field_violations {
-            text.push_str(&format!("\n  {}: {}", v.field, v.description));
+    match status.get_error_details().bad_request() {
+        Some(bad) if !bad.field_violations.is_empty() => {
+            let mut text = format!("{:?}:", status.code());
+            for v in &bad.field_violations {
+                text.push_str(&format!("\n  {}: {}", v.field, v.description));
+            }
+            text.into()
         }
+        _ => format!("{:?}: {}", status.code(), status.message()).into(),
     }
-    text.into()
 }
 
 /// `tingjian enterprise …`
@@ -105,7 +113,7 @@ pub struct RegisterArgs {
     /// Address.
     #[arg(long, default_value = "")]
     address: String,
-    /// Request id: repeating the command with it registers once.
+    /// Request id: repeating the command with the same id registers once (default: a new id).
     #[arg(long, default_value = "")]
     request_id: String,
     #[command(flatten)]
@@ -163,7 +171,7 @@ pub async fn enterprise(command: EnterpriseCommand) -> BoxResult<()> {
                         address: a.address,
                         ..Default::default()
                     }),
-                    request_id: a.request_id,
+                    request_id: request_id(a.request_id),
                 })
                 .await
                 .map_err(explain)?
@@ -239,7 +247,7 @@ pub struct SubmitArgs {
     /// Difficulty tag (高频事, 难心事, 操心事); repeat for several.
     #[arg(long = "tag", value_parser = parse_tag)]
     tags: Vec<pb::DifficultyTag>,
-    /// Request id: repeating the command with it submits once.
+    /// Request id: repeating the command with the same id submits once (default: a new id).
     #[arg(long, default_value = "")]
     request_id: String,
     #[command(flatten)]
@@ -332,7 +340,7 @@ pub async fn demand(command: DemandCommand) -> BoxResult<()> {
                         difficulty_tags: a.tags.iter().map(|t| *t as i32).collect(),
                         ..Default::default()
                     }),
-                    request_id: a.request_id,
+                    request_id: request_id(a.request_id),
                     ..Default::default()
                 })
                 .await
@@ -420,6 +428,9 @@ pub struct MergeArgs {
     /// Why these demands are the same issue (kept in the history).
     #[arg(long)]
     reason: String,
+    /// Category code or name of the issue, e.g. finance_credit or 金融信贷.
+    #[arg(long)]
+    category: String,
     /// Description.
     #[arg(long, default_value = "")]
     description: String,
@@ -435,10 +446,15 @@ pub async fn merge(a: MergeArgs) -> BoxResult<()> {
     let mut client = intake(&a.client).await?;
     let issue = client
         .create_common_issue(pb::CreateCommonIssueRequest {
-            common_issue: Some(pb::CommonIssue { title: a.title, description: a.description, ..Default::default() }),
+            common_issue: Some(pb::CommonIssue {
+                title: a.title,
+                description: a.description,
+                category: a.category,
+                ..Default::default()
+            }),
             demand_ids: a.demands,
             reason: a.reason,
-            request_id: String::new(),
+            request_id: request_id(String::new()),
         })
         .await
         .map_err(explain)?
