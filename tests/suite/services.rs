@@ -143,9 +143,12 @@ async fn intake_calls(backend: StorageBackend) {
         .expect_err("missing");
     assert_eq!(status.code(), Code::NotFound);
 
+    // District and industry given by display name are stored as reference codes.
+    assert_eq!((first.district.as_str(), first.industry.as_str()), ("putuo", "ocean_fishing"));
+
     // A method of a later release answers UNIMPLEMENTED, not INTERNAL.
     let status = client
-        .list_enterprises(service.request(intake::ListEnterprisesRequest::default(), &[Role::Staff]))
+        .suggest_similar(service.request(intake::SuggestSimilarRequest::default(), &[Role::Staff]))
         .await
         .expect_err("not yet");
     assert_eq!(status.code(), Code::Unimplemented);

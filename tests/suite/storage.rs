@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use tingjian_consultation::domain::NewPlan;
-use tingjian_intake::domain::{EnterpriseInput, NewEnterprise};
+use tingjian_intake::domain::{EnterpriseInput, NewEnterprise, ReferenceKind};
+use tingjian_intake::store::Store;
 use tingjian_runtime::storage::testing::TestDatabase;
 use tingjian_runtime::{Database, ServiceError, ServiceModule, on_pool};
 use tingjian_tests::{StorageBackend, on_both_backends};
@@ -16,7 +17,10 @@ const MODULES: [&ServiceModule; 4] = [
     &tingjian_analytics::MODULE,
 ];
 
-fn enterprise(code: &str, name: &str) -> NewEnterprise {
+/// An enterprise in 岱山县, 先进制造, resolved against the store's reference data.
+async fn enterprise(store: &Store, code: &str, name: &str) -> NewEnterprise {
+    let catalog =
+        store.reference_catalog(&[ReferenceKind::District, ReferenceKind::Industry]).await.expect("reference data");
     NewEnterprise::parse(
         &EnterpriseInput {
             name,
@@ -29,6 +33,7 @@ fn enterprise(code: &str, name: &str) -> NewEnterprise {
             address: "",
         },
         "enterprise",
+        &catalog,
     )
     .expect("valid enterprise")
 }
@@ -69,18 +74,20 @@ async fn migrations_apply_and_are_idempotent(backend: StorageBackend) {
 /// Enterprises round-trip with their Chinese text; duplicates are refused; nothing half-written.
 async fn enterprise_round_trip(backend: StorageBackend) {
     let Some(test) = TestDatabase::fresh(backend, &tingjian_intake::MODULE.migrations).await else { return };
-    let store = tingjian_intake::store::Store::new(test.db.clone());
-    let new = enterprise("91350100M000100Y43", "岱山县某某船舶修造有限公司");
+    let store = Store::new(test.db.clone());
+    let new = enterprise(&store, "91350100M000100Y43", "岱山县某某船舶修造有限公司").await;
+    assert_eq!((new.district.as_str(), new.industry.as_str()), ("daishan", "advanced_manufacturing"));
     let created = store.create_enterprise(&new, None, "staff-1").await.expect("created");
     assert_eq!(created.fields, new);
     assert_eq!(created.version, 1);
     let got = store.get_enterprise(&created.id).await.expect("found");
     assert_eq!(got, created, "what is read is what was written");
 
-    let duplicate = enterprise("91350100M000100Y43", "另一家公司");
+    let duplicate = enterprise(&store, "91350100M000100Y43", "另一家公司").await;
     let err = store.create_enterprise(&duplicate, None, "staff-1").await.expect_err("duplicate");
     assert!(matches!(err, ServiceError::AlreadyExists(_)), "{err:?}");
     assert_eq!(table_count(&test.db, "enterprise").await, 1, "the refused insert left nothing behind");
+    assert_eq!(table_count(&test.db, "event_outbox").await, 1, "nor an event: one registration, one event");
 
     let missing = store.get_enterprise("01930000-0000-7000-8000-000000000000").await.expect_err("missing");
     assert!(matches!(missing, ServiceError::NotFound { resource: "enterprise", .. }));
@@ -89,8 +96,8 @@ async fn enterprise_round_trip(backend: StorageBackend) {
 /// Concurrent retries with one request id register one enterprise, and all see the same one.
 async fn idempotent_create_under_concurrency(backend: StorageBackend) {
     let Some(test) = TestDatabase::fresh(backend, &tingjian_intake::MODULE.migrations).await else { return };
-    let store = tingjian_intake::store::Store::new(test.db.clone());
-    let new = enterprise("91350100M000100Y43", "舟山市某港航物流有限公司");
+    let store = Store::new(test.db.clone());
+    let new = enterprise(&store, "91350100M000100Y43", "舟山市某港航物流有限公司").await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
@@ -104,6 +111,7 @@ async fn idempotent_create_under_concurrency(backend: StorageBackend) {
     }
     assert_eq!(ids.len(), 1, "every retry returns the same enterprise");
     assert_eq!(table_count(&test.db, "enterprise").await, 1);
+    assert_eq!(table_count(&test.db, "event_outbox").await, 1, "one registration, one event");
 }
 
 /// One plan per year; the request id replays; the plan round-trips.

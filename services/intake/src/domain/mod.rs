@@ -1,6 +1,18 @@
 //! The intake domain: enterprises, contacts, demands, common issues, campaigns. Pure rules, no
 //! transport or storage types.
 
+pub mod campaign;
+pub mod common_issue;
+pub mod contact;
+pub mod demand;
 pub mod enterprise;
+pub mod reference;
+pub mod roundtable;
 
+pub use campaign::*;
+pub use common_issue::*;
+pub use contact::*;
+pub use demand::*;
 pub use enterprise::*;
+pub use reference::*;
+pub use roundtable::*;

@@ -1,7 +1,13 @@
 //! The intake store: the service's own tables, on SQLite or PostgreSQL through the same queries. One
 //! file per area.
 
+mod campaign;
+mod common_issue;
+mod contact;
+mod demand;
 mod enterprise;
+mod reference;
+mod roundtable;
 
 use tingjian_runtime::Database;
 
