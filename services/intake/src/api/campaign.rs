@@ -13,19 +13,17 @@ use tingjian_runtime::wire::{etag, parse_id, parse_request_id, timestamp};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
-use super::IntakeApi;
+use super::demand::demand_to_proto;
+use super::{EDITORS, IntakeApi, READERS, checked, gather, has_any, read_instant, saturating_i32};
 use crate::domain::campaign::{
     CAMPAIGN_UPDATE_FIELDS, Campaign, CampaignChanges, CampaignInput, CampaignKind, CampaignPost, CampaignStatus,
     MAX_CLOSE_REASON_CHARS, NewCampaign, NewPost, PostAuthor, PostAuthorKind, Promotion, campaign_description,
     campaign_title, window_time,
 };
-use crate::domain::common_issue::{IssueTitle, etag_version, optional_checked_text};
-use crate::domain::demand::{DEFAULT_PAGE_SIZE, Demand, DifficultyTags, MAX_PAGE_SIZE, page_size, resolve_category};
-
-/// Roles that run campaigns and promote posts.
-const CAMPAIGN_EDITORS: [Role; 1] = [Role::Staff];
-/// Roles that see who wrote every post.
-const AUTHOR_READERS: [Role; 5] = [Role::Staff, Role::Member, Role::Leader, Role::Supervisor, Role::Analyst];
+use crate::domain::common_issue::{IssueTitle, etag_version};
+use crate::domain::demand::{DifficultyTags, resolve_category};
+use crate::domain::enterprise::free_text;
+use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_size};
 
 fn campaign_to_proto(c: Campaign, now: DateTime<Utc>) -> pb::Campaign {
     pb::Campaign {
@@ -37,8 +35,8 @@ fn campaign_to_proto(c: Campaign, now: DateTime<Utc>) -> pb::Campaign {
         description: c.description,
         start_time: Some(timestamp(c.start_time)),
         end_time: Some(timestamp(c.end_time)),
-        participant_count: i32::try_from(c.participant_count).unwrap_or(i32::MAX),
-        post_count: i32::try_from(c.post_count).unwrap_or(i32::MAX),
+        participant_count: saturating_i32(c.participant_count),
+        post_count: saturating_i32(c.post_count),
         close_time: c.close_time.map(timestamp),
         created_by: c.created_by,
         create_time: Some(timestamp(c.create_time)),
@@ -48,7 +46,7 @@ fn campaign_to_proto(c: Campaign, now: DateTime<Utc>) -> pb::Campaign {
 
 /// A post for `caller`: the author's subject and enterprise only for those who may see them.
 fn post_to_proto(p: CampaignPost, caller: &Caller) -> pb::CampaignPost {
-    let reveal = p.author == caller.subject || AUTHOR_READERS.iter().any(|r| caller.has(*r));
+    let reveal = p.author == caller.subject || has_any(caller, &READERS);
     pb::CampaignPost {
         id: p.id,
         campaign_id: p.campaign_id,
@@ -61,57 +59,6 @@ fn post_to_proto(p: CampaignPost, caller: &Caller) -> pb::CampaignPost {
         promoted_demand_id: p.promoted_demand_id.unwrap_or_default(),
         create_time: Some(timestamp(p.create_time)),
     }
-}
-
-/// The demand promoted from a post, as the contract shows demands.
-fn demand_to_proto(d: Demand) -> pb::Demand {
-    pb::Demand {
-        etag: etag(d.version),
-        id: d.id,
-        enterprise_id: d.fields.enterprise_id.unwrap_or_default(),
-        title: d.fields.title,
-        text: d.fields.text,
-        category: d.fields.category,
-        difficulty_tags: d.fields.difficulty_tags.numbers(),
-        channel: d.fields.channel.as_i32(),
-        status: d.status.as_i32(),
-        status_reason: d.status_reason,
-        submitter: d.submitter,
-        origin_id: d.fields.origin_id.unwrap_or_default(),
-        common_issue_id: d.common_issue_id.unwrap_or_default(),
-        district: d.district,
-        industry: d.industry,
-        create_time: Some(timestamp(d.create_time)),
-        update_time: Some(timestamp(d.update_time)),
-    }
-}
-
-/// A protobuf timestamp as a UTC instant; `None` when unset, INVALID_ARGUMENT on `field` when out of
-/// range.
-fn instant(raw: Option<&prost_types::Timestamp>, field: &str) -> Result<Option<DateTime<Utc>>, FieldViolation> {
-    let Some(t) = raw else { return Ok(None) };
-    u32::try_from(t.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
-        .map(Some)
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
-}
-
-/// Adds the violations of a failed check to `v`; other errors pass through.
-fn gather<T>(v: &mut Violations, result: Result<T, ServiceError>) -> Result<Option<T>, ServiceError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(ServiceError::InvalidArgument(violations)) => {
-            violations.into_iter().for_each(|x| v.add(x.field, x.description));
-            Ok(None)
-        }
-        Err(other) => Err(other),
-    }
-}
-
-/// Unwraps checked values once `v` held no violation.
-fn checked<T>(value: Option<T>) -> Result<T, ServiceError> {
-    value.ok_or_else(|| ServiceError::internal("a checked field is missing without a violation"))
 }
 
 impl IntakeApi {
@@ -150,12 +97,12 @@ impl IntakeApi {
         request: Request<pb::CreateCampaignRequest>,
     ) -> Result<Response<pb::CreateCampaignResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&CAMPAIGN_EDITORS)?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let campaign = body.campaign.unwrap_or_default();
         let mut v = Violations::new();
-        let start_time = v.check(instant(campaign.start_time.as_ref(), "campaign.start_time")).flatten();
-        let end_time = v.check(instant(campaign.end_time.as_ref(), "campaign.end_time")).flatten();
+        let start_time = v.check(read_instant(campaign.start_time.as_ref(), "campaign.start_time")).flatten();
+        let end_time = v.check(read_instant(campaign.end_time.as_ref(), "campaign.end_time")).flatten();
         v.finish()?;
         let mut v = Violations::new();
         let new = gather(
@@ -233,7 +180,7 @@ impl IntakeApi {
         request: Request<pb::UpdateCampaignRequest>,
     ) -> Result<Response<pb::UpdateCampaignResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&CAMPAIGN_EDITORS)?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let campaign = body.campaign.unwrap_or_default();
         let paths = body.update_mask.map(|m| m.paths).unwrap_or_default();
@@ -254,11 +201,11 @@ impl IntakeApi {
                     changes.description = v.check(campaign_description(&campaign.description, "campaign.description"))
                 }
                 "start_time" => {
-                    let t = v.check(instant(campaign.start_time.as_ref(), "campaign.start_time")).flatten();
+                    let t = v.check(read_instant(campaign.start_time.as_ref(), "campaign.start_time")).flatten();
                     changes.start_time = v.check(window_time(t, "campaign.start_time"));
                 }
                 "end_time" => {
-                    let t = v.check(instant(campaign.end_time.as_ref(), "campaign.end_time")).flatten();
+                    let t = v.check(read_instant(campaign.end_time.as_ref(), "campaign.end_time")).flatten();
                     changes.end_time = v.check(window_time(t, "campaign.end_time"));
                 }
                 other => v.add(
@@ -280,13 +227,12 @@ impl IntakeApi {
         request: Request<pb::CloseCampaignRequest>,
     ) -> Result<Response<pb::CloseCampaignResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&CAMPAIGN_EDITORS)?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
         let id = gather(&mut v, parse_id(&body.id, "id"))?;
         let reason = v.check(
-            optional_checked_text(&body.reason, MAX_CLOSE_REASON_CHARS, true)
-                .map_err(|e| FieldViolation::new("reason", e)),
+            free_text(&body.reason, MAX_CLOSE_REASON_CHARS, false).map_err(|e| FieldViolation::new("reason", e)),
         );
         v.finish()?;
         let (id, reason) = (checked(id)?, checked(reason)?);
@@ -358,7 +304,7 @@ impl IntakeApi {
         request: Request<pb::PromotePostToDemandRequest>,
     ) -> Result<Response<pb::PromotePostToDemandResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&CAMPAIGN_EDITORS)?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let categories = self.store.active_categories().await?;
         let mut v = Violations::new();

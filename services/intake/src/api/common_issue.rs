@@ -5,32 +5,24 @@
 //! supervisors and analysts read. Enterprises and netizens do not read common issues (an issue names
 //! every enterprise behind it); an enterprise sees its own demand's `common_issue_id`.
 
-use chrono::{DateTime, Utc};
-use tingjian_proto::common::v1 as common;
 use tingjian_proto::intake::v1 as pb;
-use tingjian_runtime::error::{FieldViolation, Violations};
-use tingjian_runtime::time::{Period, PeriodKind};
+use tingjian_runtime::Caller;
+use tingjian_runtime::error::Violations;
 use tingjian_runtime::wire::{etag, parse_id, parse_request_id, timestamp};
-use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
-use super::IntakeApi;
+use super::{EDITORS, IntakeApi, READERS, checked, gather, period_range, saturating_i32};
 use crate::domain::common_issue::{
     CommonIssue, CommonIssueFilter, CommonIssueHistoryEntry, CommonIssueInput, CommonIssueStatus, IssueTitle,
     MAX_ISSUE_TITLE_CHARS, NewCommonIssue, Reason, etag_version, parse_demand_ids,
 };
-use crate::domain::demand::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_size};
-
-/// Roles that read common issues.
-const ISSUE_READERS: [Role; 5] = [Role::Staff, Role::Member, Role::Leader, Role::Supervisor, Role::Analyst];
-/// Roles that change common issues.
-const ISSUE_EDITORS: [Role; 1] = [Role::Staff];
+use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_size};
 
 fn issue_to_proto(issue: CommonIssue) -> pb::CommonIssue {
     pb::CommonIssue {
         etag: etag(issue.version),
-        demand_count: count(issue.demand_ids.len()),
-        enterprise_count: count(issue.enterprise_ids.len()),
+        demand_count: saturating_i32(issue.demand_ids.len()),
+        enterprise_count: saturating_i32(issue.enterprise_ids.len()),
         id: issue.id,
         title: issue.title,
         description: issue.description,
@@ -60,45 +52,6 @@ fn history_to_proto(entry: CommonIssueHistoryEntry) -> pb::CommonIssueHistoryEnt
     }
 }
 
-fn count(n: usize) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// Adds the violations of a failed check to `v`; other errors pass through.
-fn gather<T>(v: &mut Violations, result: Result<T, ServiceError>) -> Result<Option<T>, ServiceError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(ServiceError::InvalidArgument(violations)) => {
-            violations.into_iter().for_each(|x| v.add(x.field, x.description));
-            Ok(None)
-        }
-        Err(other) => Err(other),
-    }
-}
-
-/// Unwraps checked values once `v` held no violation.
-fn checked<T>(value: Option<T>) -> Result<T, ServiceError> {
-    value.ok_or_else(|| ServiceError::internal("a checked field is missing without a violation"))
-}
-
-/// A half-open UTC interval `[start, end)`.
-type Interval = (DateTime<Utc>, DateTime<Utc>);
-
-/// The UTC interval a requested period covers; `None` for an unspecified kind (no restriction).
-fn formed_in(period: Option<&common::Period>) -> Result<Option<Interval>, FieldViolation> {
-    let Some(period) = period else { return Ok(None) };
-    let kind = match common::PeriodKind::try_from(period.kind) {
-        Ok(common::PeriodKind::Unspecified) => return Ok(None),
-        Ok(common::PeriodKind::Month) => PeriodKind::Month,
-        Ok(common::PeriodKind::Quarter) => PeriodKind::Quarter,
-        Ok(common::PeriodKind::Year) => PeriodKind::Year,
-        Err(_) => return Err(FieldViolation::new("period.kind", "must be MONTH, QUARTER or YEAR")),
-    };
-    let number =
-        u32::try_from(period.number).map_err(|_| FieldViolation::new("period.number", "must not be negative"))?;
-    Ok(Some(Period::new(kind, period.year, number, "period")?.utc_range()))
-}
-
 impl IntakeApi {
     #[tracing::instrument(skip_all, fields(common_issue.id))]
     pub(super) async fn create_common_issue_impl(
@@ -106,7 +59,7 @@ impl IntakeApi {
         request: Request<pb::CreateCommonIssueRequest>,
     ) -> Result<Response<pb::CreateCommonIssueResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&ISSUE_EDITORS)?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let issue = body.common_issue.unwrap_or_default();
         let categories = self.store.active_categories().await?;
@@ -137,7 +90,7 @@ impl IntakeApi {
         &self,
         request: Request<pb::GetCommonIssueRequest>,
     ) -> Result<Response<pb::GetCommonIssueResponse>, Status> {
-        Caller::of(&request)?.require_any(&ISSUE_READERS)?;
+        Caller::of(&request)?.require_any(&READERS)?;
         let id = parse_id(&request.get_ref().id, "id")?;
         let issue = self.store.get_common_issue(&id).await?;
         Ok(Response::new(pb::GetCommonIssueResponse { common_issue: Some(issue_to_proto(issue)) }))
@@ -148,7 +101,7 @@ impl IntakeApi {
         &self,
         request: Request<pb::ListCommonIssuesRequest>,
     ) -> Result<Response<pb::ListCommonIssuesResponse>, Status> {
-        Caller::of(&request)?.require_any(&ISSUE_READERS)?;
+        Caller::of(&request)?.require_any(&READERS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
         let category = match body.category.trim() {
@@ -167,7 +120,7 @@ impl IntakeApi {
                 None => v.add(format!("statuses[{i}]"), "must be OPEN, ADOPTED, ASSIGNED, CLOSED or DISSOLVED"),
             }
         }
-        let formed = v.check(formed_in(body.period.as_ref()));
+        let formed = v.check(body.period.as_ref().map(period_range).transpose().map(Option::flatten));
         let title_query = match body.title_query.trim() {
             "" => None,
             q if q.chars().count() > MAX_ISSUE_TITLE_CHARS => {
@@ -198,7 +151,7 @@ impl IntakeApi {
         request: Request<pb::AddDemandsToCommonIssueRequest>,
     ) -> Result<Response<pb::AddDemandsToCommonIssueResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&ISSUE_EDITORS)?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
         let id = gather(&mut v, parse_id(&body.common_issue_id, "common_issue_id"))?;
@@ -220,7 +173,7 @@ impl IntakeApi {
         request: Request<pb::MoveDemandRequest>,
     ) -> Result<Response<pb::MoveDemandResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&ISSUE_EDITORS)?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
         let demand_id = gather(&mut v, parse_id(&body.demand_id, "demand_id"))?;
@@ -242,7 +195,7 @@ impl IntakeApi {
         request: Request<pb::SplitOutDemandsRequest>,
     ) -> Result<Response<pb::SplitOutDemandsResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&ISSUE_EDITORS)?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
         let id = gather(&mut v, parse_id(&body.common_issue_id, "common_issue_id"))?;
@@ -273,7 +226,7 @@ impl IntakeApi {
         request: Request<pb::RenameCommonIssueRequest>,
     ) -> Result<Response<pb::RenameCommonIssueResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&ISSUE_EDITORS)?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
         let id = gather(&mut v, parse_id(&body.id, "id"))?;
@@ -292,7 +245,7 @@ impl IntakeApi {
         &self,
         request: Request<pb::ListCommonIssueHistoryRequest>,
     ) -> Result<Response<pb::ListCommonIssueHistoryResponse>, Status> {
-        Caller::of(&request)?.require_any(&ISSUE_READERS)?;
+        Caller::of(&request)?.require_any(&READERS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
         let id = gather(&mut v, parse_id(&body.common_issue_id, "common_issue_id"))?;

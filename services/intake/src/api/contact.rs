@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 use super::IntakeApi;
 use super::enterprise::{enterprise_to_proto, instant, request_id};
 use crate::domain::{
-    Contact, ContactFilter, ContactInput, EnterpriseFilter, NewContact, OverdueQuery, Page, PageRequest, page_time_key,
+    Contact, ContactFilter, ContactInput, EnterpriseFilter, NewContact, OverdueQuery, Page, PageRequest, time_key,
     whole_days_since,
 };
 
@@ -96,7 +96,7 @@ impl IntakeApi {
             self.store.get_enterprise(enterprise_id).await?;
         }
         let rows = self.store.list_contacts(&filter, page.size + 1, after).await?;
-        let result = Page::from_rows(rows, page.size, |c| vec![page_time_key(c.fields.contact_time), c.id.clone()]);
+        let result = Page::from_rows(rows, page.size, |c| vec![time_key(c.fields.contact_time), c.id.clone()]);
         Ok(Response::new(pb::ListContactsResponse {
             next_page_token: result.next_token("contacts", &digest),
             contacts: result.items.into_iter().map(to_proto).collect(),
@@ -121,7 +121,7 @@ impl IntakeApi {
         let (rows, total) =
             self.store.list_overdue_enterprises(&query, query.cutoff(now), page.size + 1, after).await?;
         let since = |e: &crate::domain::Enterprise| e.last_contact_time.unwrap_or(e.create_time);
-        let result = Page::from_rows(rows, page.size, |e| vec![page_time_key(since(e)), e.id.clone()]);
+        let result = Page::from_rows(rows, page.size, |e| vec![time_key(since(e)), e.id.clone()]);
         let next_page_token = result.next_token("overdue_enterprises", &digest);
         let enterprises = result
             .items

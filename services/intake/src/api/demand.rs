@@ -6,24 +6,21 @@
 //! staff, members, leaders, supervisors and analysts, and to an enterprise for its own demands. An
 //! enterprise caller acts for the enterprise whose id or credit code is its token's `org` claim.
 
-use chrono::{DateTime, Utc};
-use tingjian_proto::common::v1 as common;
+use chrono::Utc;
 use tingjian_proto::intake::v1 as pb;
 use tingjian_runtime::error::{FieldViolation, Violations};
-use tingjian_runtime::time::{Period, PeriodKind};
 use tingjian_runtime::wire::{etag, parse_id, timestamp};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
-use super::IntakeApi;
+use super::{EDITORS, IntakeApi, READERS, gather, has_any, period_range, saturating_i32};
 use crate::domain::{
     DEFAULT_PAGE_SIZE, DEFAULT_PER_GROUP, Demand, DemandChannel, DemandCursor, DemandFilter, DemandInput, DemandStatus,
     DifficultyTag, EnterpriseDemandList, HistoryEntry, MAX_PAGE_SIZE, MAX_PER_GROUP, NewDemand, TriageChange,
-    age_in_days, history_token, page_size, parse_history_token, parse_reason, resolve_category, submission_request_id,
+    age_in_days, checked_id, history_token, page_size, parse_history_token, parse_reason, resolve_category,
+    submission_request_id,
 };
 
-/// Roles that read every demand.
-const READERS: [Role; 5] = [Role::Staff, Role::Member, Role::Leader, Role::Supervisor, Role::Analyst];
 /// Roles that submit demands.
 const SUBMITTERS: [Role; 3] = [Role::Enterprise, Role::Member, Role::Staff];
 
@@ -57,7 +54,8 @@ impl Scope {
     }
 }
 
-fn to_proto(d: Demand) -> pb::Demand {
+/// A demand as the contract shows it.
+pub(super) fn demand_to_proto(d: Demand) -> pb::Demand {
     pb::Demand {
         etag: etag(d.version),
         id: d.id,
@@ -98,8 +96,8 @@ fn history_to_proto(e: HistoryEntry) -> pb::DemandHistoryEntry {
 fn list_to_proto(list: EnterpriseDemandList) -> pb::EnterpriseDemandList {
     let now = Utc::now();
     pb::EnterpriseDemandList {
-        total_count: clamp(list.total_count()),
-        open_count: clamp(list.open_count()),
+        total_count: saturating_i32(list.total_count()),
+        open_count: saturating_i32(list.open_count()),
         oldest_open_create_time: list.oldest_open.map(timestamp),
         oldest_open_age_days: list.oldest_open.map_or(0, |t| age_in_days(t, now)),
         enterprise_id: list.enterprise_id,
@@ -109,28 +107,10 @@ fn list_to_proto(list: EnterpriseDemandList) -> pb::EnterpriseDemandList {
             .into_iter()
             .map(|g| pb::DemandStatusGroup {
                 status: g.status.as_i32(),
-                count: clamp(g.count),
-                demands: g.demands.into_iter().map(to_proto).collect(),
+                count: saturating_i32(g.count),
+                demands: g.demands.into_iter().map(demand_to_proto).collect(),
             })
             .collect(),
-    }
-}
-
-fn clamp(n: i64) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// Adds the violations of a failed check to `v`; other errors pass through.
-fn collect<T>(v: &mut Violations, result: Result<T, ServiceError>) -> Result<Option<T>, ServiceError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(ServiceError::InvalidArgument(violations)) => {
-            for violation in violations {
-                v.add(violation.field, violation.description);
-            }
-            Ok(None)
-        }
-        Err(other) => Err(other),
     }
 }
 
@@ -144,32 +124,13 @@ fn optional_id(raw: &str, field: &str) -> Result<Option<String>, FieldViolation>
     if raw.trim().is_empty() {
         return Ok(None);
     }
-    parse_id(raw, field)
-        .map(Some)
-        .map_err(|_| FieldViolation::new(field, "must be an identifier returned by the service (a UUID)"))
-}
-
-/// A half-open UTC interval `[start, end)`.
-type Range = (DateTime<Utc>, DateTime<Utc>);
-
-/// The UTC interval a requested period covers; `None` for an unspecified kind (no restriction).
-fn period_range(period: &common::Period) -> Result<Option<Range>, FieldViolation> {
-    let kind = match common::PeriodKind::try_from(period.kind) {
-        Ok(common::PeriodKind::Unspecified) => return Ok(None),
-        Ok(common::PeriodKind::Month) => PeriodKind::Month,
-        Ok(common::PeriodKind::Quarter) => PeriodKind::Quarter,
-        Ok(common::PeriodKind::Year) => PeriodKind::Year,
-        Err(_) => return Err(FieldViolation::new("period.kind", "must be MONTH, QUARTER or YEAR")),
-    };
-    let number =
-        u32::try_from(period.number).map_err(|_| FieldViolation::new("period.number", "must not be negative"))?;
-    Ok(Some(Period::new(kind, period.year, number, "period")?.utc_range()))
+    checked_id(raw, field).map(Some)
 }
 
 impl IntakeApi {
     /// Which demands `caller` may read: PERMISSION_DENIED for roles that read none.
     async fn scope(&self, caller: &Caller) -> Result<Scope, ServiceError> {
-        if READERS.iter().any(|r| caller.has(*r)) {
+        if has_any(caller, &READERS) {
             return Ok(Scope::All);
         }
         if caller.has(Role::Enterprise) {
@@ -192,7 +153,7 @@ impl IntakeApi {
         let categories = self.store.active_categories().await?;
 
         let mut v = Violations::new();
-        let new = collect(
+        let new = gather(
             &mut v,
             NewDemand::parse(
                 &DemandInput {
@@ -236,7 +197,7 @@ impl IntakeApi {
         tracing::Span::current().record("demand.id", submitted.id.as_str());
         // Likely duplicates come from the similarity engine, a separate area; until it exists the list
         // is empty.
-        Ok(Response::new(pb::SubmitDemandResponse { demand: Some(to_proto(submitted)), similar: Vec::new() }))
+        Ok(Response::new(pb::SubmitDemandResponse { demand: Some(demand_to_proto(submitted)), similar: Vec::new() }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -249,7 +210,7 @@ impl IntakeApi {
         let id = parse_id(&request.get_ref().id, "id")?;
         let demand = self.store.get_demand(&id).await?;
         scope.check(demand.fields.enterprise_id.as_deref())?;
-        Ok(Response::new(pb::GetDemandResponse { demand: Some(to_proto(demand)) }))
+        Ok(Response::new(pb::GetDemandResponse { demand: Some(demand_to_proto(demand)) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -317,9 +278,9 @@ impl IntakeApi {
         let (demands, next, total) =
             self.store.list_demands(&filter, cursor.as_ref(), size.unwrap_or(DEFAULT_PAGE_SIZE)).await?;
         Ok(Response::new(pb::ListDemandsResponse {
-            demands: demands.into_iter().map(to_proto).collect(),
+            demands: demands.into_iter().map(demand_to_proto).collect(),
             next_page_token: next.map(|c| c.token()).unwrap_or_default(),
-            total_size: clamp(total),
+            total_size: saturating_i32(total),
         }))
     }
 
@@ -329,14 +290,14 @@ impl IntakeApi {
         request: Request<pb::UpdateDemandRequest>,
     ) -> Result<Response<pb::UpdateDemandResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&[Role::Staff])?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let demand = body.demand.ok_or_else(|| ServiceError::invalid("demand", "is required"))?;
         let categories = self.store.active_categories().await?;
         let mut v = Violations::new();
-        let id = collect(&mut v, parse_id(&demand.id, "demand.id"))?;
+        let id = gather(&mut v, parse_id(&demand.id, "demand.id"))?;
         let paths = body.update_mask.map(|m| m.paths).unwrap_or_default();
-        let change = collect(
+        let change = gather(
             &mut v,
             TriageChange::parse(&paths, &demand.category, &demand.difficulty_tags, &categories, "demand"),
         )?;
@@ -348,7 +309,7 @@ impl IntakeApi {
         tracing::Span::current().record("demand.id", id.as_str());
         let updated =
             self.store.update_demand(&id, optional_etag(&demand.etag), &change, &reason, &caller.subject).await?;
-        Ok(Response::new(pb::UpdateDemandResponse { demand: Some(to_proto(updated)) }))
+        Ok(Response::new(pb::UpdateDemandResponse { demand: Some(demand_to_proto(updated)) }))
     }
 
     #[tracing::instrument(skip_all, fields(demand.id))]
@@ -357,10 +318,10 @@ impl IntakeApi {
         request: Request<pb::TransitionDemandRequest>,
     ) -> Result<Response<pb::TransitionDemandResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&[Role::Staff])?;
+        caller.require_any(&EDITORS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
-        let id = collect(&mut v, parse_id(&body.id, "id"))?;
+        let id = gather(&mut v, parse_id(&body.id, "id"))?;
         let to = v.check(match DemandStatus::from_i32(body.to_status) {
             Some(DemandStatus::Withdrawn) => {
                 Err(FieldViolation::new("to_status", "WITHDRAWN is reached through WithdrawDemand"))
@@ -375,7 +336,7 @@ impl IntakeApi {
         };
         tracing::Span::current().record("demand.id", id.as_str());
         let moved = self.store.change_status(&id, optional_etag(&body.etag), to, &reason, &caller.subject).await?;
-        Ok(Response::new(pb::TransitionDemandResponse { demand: Some(to_proto(moved)) }))
+        Ok(Response::new(pb::TransitionDemandResponse { demand: Some(demand_to_proto(moved)) }))
     }
 
     #[tracing::instrument(skip_all, fields(demand.id))]
@@ -387,7 +348,7 @@ impl IntakeApi {
         caller.require_any(&SUBMITTERS)?;
         let body = request.into_inner();
         let mut v = Violations::new();
-        let id = collect(&mut v, parse_id(&body.id, "id"))?;
+        let id = gather(&mut v, parse_id(&body.id, "id"))?;
         let reason = v.check(parse_reason(&body.reason, "reason"));
         v.finish()?;
         let (Some(id), Some(reason)) = (id, reason) else {
@@ -412,7 +373,7 @@ impl IntakeApi {
             .store
             .change_status(&id, optional_etag(&body.etag), DemandStatus::Withdrawn, &reason, &caller.subject)
             .await?;
-        Ok(Response::new(pb::WithdrawDemandResponse { demand: Some(to_proto(withdrawn)) }))
+        Ok(Response::new(pb::WithdrawDemandResponse { demand: Some(demand_to_proto(withdrawn)) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -424,7 +385,7 @@ impl IntakeApi {
         let scope = self.scope(&caller).await?;
         let body = request.into_inner();
         let mut v = Violations::new();
-        let id = collect(&mut v, parse_id(&body.demand_id, "demand_id"))?;
+        let id = gather(&mut v, parse_id(&body.demand_id, "demand_id"))?;
         let size = v.check(page_size(body.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size"));
         let after = v.check(parse_history_token(&body.page_token, "page_token"));
         v.finish()?;
@@ -449,7 +410,7 @@ impl IntakeApi {
         let scope = self.scope(&caller).await?;
         let body = request.into_inner();
         let mut v = Violations::new();
-        let id = collect(&mut v, parse_id(&body.enterprise_id, "enterprise_id"))?;
+        let id = gather(&mut v, parse_id(&body.enterprise_id, "enterprise_id"))?;
         let per_group = v.check(page_size(body.max_per_group, DEFAULT_PER_GROUP, MAX_PER_GROUP, "max_per_group"));
         v.finish()?;
         let (Some(id), Some(per_group)) = (id, per_group) else {

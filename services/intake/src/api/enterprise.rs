@@ -10,7 +10,7 @@ use tingjian_runtime::wire::{etag, parse_id, parse_request_id, timestamp};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
-use super::IntakeApi;
+use super::{IntakeApi, has_any, read_instant};
 use crate::domain::{
     ContactPerson, ContactPersonFields, ContactPersonInput, ENTERPRISE_UPDATE_PATHS, Enterprise, EnterpriseFilter,
     EnterpriseInput, EnterpriseSize, NewEnterprise, Page, PageRequest, ReferenceCatalog, ReferenceKind, checked_id,
@@ -46,13 +46,7 @@ pub(super) fn request_id(raw: &str) -> Result<Option<String>, ServiceError> {
 
 /// A protobuf timestamp as an instant; unset is `None`, an out-of-range one INVALID_ARGUMENT on `field`.
 pub(super) fn instant(ts: Option<&prost_types::Timestamp>, field: &str) -> Result<Option<DateTime<Utc>>, ServiceError> {
-    ts.map(|ts| {
-        u32::try_from(ts.nanos)
-            .ok()
-            .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
-            .ok_or_else(|| ServiceError::invalid(field, "is not a valid timestamp"))
-    })
-    .transpose()
+    read_instant(ts, field).map_err(invalid)
 }
 
 /// An enterprise on the wire.
@@ -110,7 +104,7 @@ fn contact_person_input(p: &pb::ContactPerson) -> ContactPersonInput<'_> {
 /// Whether `caller` may read the personal data of `enterprise`'s contact people: the office's roles,
 /// or the enterprise itself (its organisation is the enterprise's id or credit code).
 fn reads_personal_data(caller: &Caller, enterprise: &Enterprise) -> bool {
-    PERSONAL_DATA_READERS.iter().any(|r| caller.has(*r))
+    has_any(caller, PERSONAL_DATA_READERS)
         || (caller.has(Role::Enterprise)
             && (caller.organisation == enterprise.id || caller.organisation == enterprise.fields.credit_code.as_str()))
 }

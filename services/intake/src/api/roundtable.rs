@@ -11,7 +11,7 @@ use super::IntakeApi;
 use super::enterprise::{instant, request_id};
 use crate::domain::{
     NewRoundtable, Page, PageRequest, ROUNDTABLE_UPDATE_PATHS, Roundtable, RoundtableFilter, RoundtableInput,
-    checked_id, etag_is_stale, page_time_key, parse_update_mask,
+    checked_id, etag_is_stale, parse_update_mask, time_key,
 };
 
 /// Who may record and change roundtables.
@@ -116,7 +116,7 @@ impl IntakeApi {
             .map(|k| Ok::<_, ServiceError>((PageRequest::time_key(k, 0)?, PageRequest::text_key(k, 1)?)))
             .transpose()?;
         let rows = self.store.list_roundtables(&filter, page.size + 1, after).await?;
-        let result = Page::from_rows(rows, page.size, |r| vec![page_time_key(r.fields.held_time), r.id.clone()]);
+        let result = Page::from_rows(rows, page.size, |r| vec![time_key(r.fields.held_time), r.id.clone()]);
         Ok(Response::new(pb::ListRoundtablesResponse {
             next_page_token: result.next_token("roundtables", &digest),
             roundtables: result.items.into_iter().map(to_proto).collect(),

@@ -8,8 +8,9 @@ use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use tingjian_runtime::ServiceError;
 use tingjian_runtime::error::{FieldViolation, Violations};
 
-use super::common_issue::{canonical_request, optional_checked_text, required_checked_text};
+use super::common_issue::canonical_request;
 use super::demand::DifficultyTags;
+use super::enterprise::{free_text, line_text};
 
 /// Longest campaign title, in characters.
 pub const MAX_CAMPAIGN_TITLE_CHARS: usize = 200;
@@ -256,12 +257,12 @@ pub struct CampaignInput<'a> {
 
 /// Checks a campaign title.
 pub fn campaign_title(raw: &str, field: &str) -> Result<String, FieldViolation> {
-    required_checked_text(raw, MAX_CAMPAIGN_TITLE_CHARS, false).map_err(|e| FieldViolation::new(field, e))
+    line_text(raw, MAX_CAMPAIGN_TITLE_CHARS, true).map_err(|e| FieldViolation::new(field, e))
 }
 
 /// Checks a campaign description.
 pub fn campaign_description(raw: &str, field: &str) -> Result<String, FieldViolation> {
-    optional_checked_text(raw, MAX_CAMPAIGN_DESCRIPTION_CHARS, true).map_err(|e| FieldViolation::new(field, e))
+    free_text(raw, MAX_CAMPAIGN_DESCRIPTION_CHARS, false).map_err(|e| FieldViolation::new(field, e))
 }
 
 /// Checks a window instant: set, within the years the platform accepts; kept to microseconds (what
@@ -398,16 +399,13 @@ impl NewPost {
         let field = |name: &str| format!("{prefix}.{name}");
         let mut v = Violations::new();
         let author_display_name = v.check(
-            optional_checked_text(display_name, MAX_DISPLAY_NAME_CHARS, false)
+            line_text(display_name, MAX_DISPLAY_NAME_CHARS, false)
                 .map_err(|e| FieldViolation::new(field("author_display_name"), e)),
         );
-        let title = v.check(
-            optional_checked_text(title, MAX_POST_TITLE_CHARS, false)
-                .map_err(|e| FieldViolation::new(field("title"), e)),
-        );
-        let text = v.check(
-            required_checked_text(text, MAX_POST_TEXT_CHARS, true).map_err(|e| FieldViolation::new(field("text"), e)),
-        );
+        let title =
+            v.check(line_text(title, MAX_POST_TITLE_CHARS, false).map_err(|e| FieldViolation::new(field("title"), e)));
+        let text =
+            v.check(free_text(text, MAX_POST_TEXT_CHARS, true).map_err(|e| FieldViolation::new(field("text"), e)));
         v.finish()?;
         match (author_display_name, title, text) {
             (Some(author_display_name), Some(title), Some(text)) => Ok(Self { author_display_name, title, text }),

@@ -8,6 +8,7 @@ use tingjian_runtime::ServiceError;
 use tingjian_runtime::error::{FieldViolation, Violations};
 
 use super::demand::{Category, DemandStatus, resolve_category};
+use super::enterprise::{free_text, line_text};
 
 /// Longest common-issue title, in characters.
 pub const MAX_ISSUE_TITLE_CHARS: usize = 200;
@@ -198,7 +199,7 @@ pub struct IssueTitle(String);
 impl IssueTitle {
     /// Checks a title, reporting a problem on `field`.
     pub fn parse(raw: &str, field: &str) -> Result<Self, FieldViolation> {
-        required_checked_text(raw, MAX_ISSUE_TITLE_CHARS, false).map(Self).map_err(|e| FieldViolation::new(field, e))
+        line_text(raw, MAX_ISSUE_TITLE_CHARS, true).map(Self).map_err(|e| FieldViolation::new(field, e))
     }
 
     /// The title.
@@ -222,31 +223,6 @@ impl Reason {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Checks a required free text: trimmed, non-empty, at most `max` characters, no control characters
-/// (line breaks allowed when `multiline`).
-pub fn required_checked_text(raw: &str, max: usize, multiline: bool) -> Result<String, String> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err("is required".into());
-    }
-    optional_checked_text(value, max, multiline)
-}
-
-/// Checks an optional free text: trimmed, at most `max` characters, no control characters (line breaks
-/// and tabs allowed when `multiline`).
-pub fn optional_checked_text(raw: &str, max: usize, multiline: bool) -> Result<String, String> {
-    let value = raw.trim();
-    let n = value.chars().count();
-    if n > max {
-        return Err(format!("is {n} characters long; at most {max} are allowed"));
-    }
-    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
-    if value.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value.to_owned())
 }
 
 /// Checks a list of demand ids: 1–500 identifiers, duplicates dropped (first occurrence kept).
@@ -339,7 +315,7 @@ impl NewCommonIssue {
         let mut v = Violations::new();
         let title = v.check(IssueTitle::parse(input.title, "common_issue.title"));
         let description = v.check(
-            optional_checked_text(input.description, MAX_ISSUE_DESCRIPTION_CHARS, true)
+            free_text(input.description, MAX_ISSUE_DESCRIPTION_CHARS, false)
                 .map_err(|e| FieldViolation::new("common_issue.description", e)),
         );
         let category = v.check(resolve_category(input.category, categories, "common_issue.category"));
@@ -410,78 +386,10 @@ pub fn split_ids(joined: &str) -> Vec<String> {
     joined.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-/// Where a keyset page resumes, carried in an opaque page token: the sort key of the last item
-/// returned. `kind` tags the list it belongs to, so a token from one list is refused by another.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageCursor {
-    /// Sort key fields of the last item returned.
-    pub keys: Vec<String>,
-}
-
-impl PageCursor {
-    /// Encodes the cursor of list `kind` as an opaque token.
-    pub fn encode(kind: &str, keys: &[&str]) -> String {
-        let mut text = String::from(kind);
-        for key in keys {
-            text.push('\u{1f}');
-            text.push_str(key);
-        }
-        text.bytes().map(|b| format!("{b:02x}")).collect()
-    }
-
-    /// Decodes a token of list `kind` with `n` keys; an empty token is the first page (`None`); a
-    /// malformed or foreign one is INVALID_ARGUMENT on `field`.
-    pub fn decode(token: &str, kind: &str, n: usize, field: &str) -> Result<Option<Self>, FieldViolation> {
-        if token.is_empty() {
-            return Ok(None);
-        }
-        let bad = || FieldViolation::new(field, "is not a page token of this list; pass next_page_token unchanged");
-        if !token.len().is_multiple_of(2) || token.len() > 1024 {
-            return Err(bad());
-        }
-        let bytes = (0..token.len())
-            .step_by(2)
-            .map(|i| token.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-            .collect::<Option<Vec<u8>>>()
-            .ok_or_else(bad)?;
-        let text = String::from_utf8(bytes).map_err(|_| bad())?;
-        let mut parts = text.split('\u{1f}');
-        if parts.next() != Some(kind) {
-            return Err(bad());
-        }
-        let keys: Vec<String> = parts.map(str::to_owned).collect();
-        if keys.len() != n {
-            return Err(bad());
-        }
-        Ok(Some(Self { keys }))
-    }
-
-    /// Key `i` as a timestamp (RFC 3339), or INVALID_ARGUMENT on `field`.
-    pub fn time(&self, i: usize, field: &str) -> Result<DateTime<Utc>, FieldViolation> {
-        self.keys
-            .get(i)
-            .and_then(|k| DateTime::parse_from_rfc3339(k).ok())
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| FieldViolation::new(field, "is not a page token of this list"))
-    }
-
-    /// Key `i` as an integer, or INVALID_ARGUMENT on `field`.
-    pub fn integer(&self, i: usize, field: &str) -> Result<i64, FieldViolation> {
-        self.keys
-            .get(i)
-            .and_then(|k| k.parse().ok())
-            .ok_or_else(|| FieldViolation::new(field, "is not a page token of this list"))
-    }
-}
-
-/// A timestamp as a page-token key (RFC 3339, nanoseconds).
-pub fn time_key(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::paging::{PageCursor, time_key};
 
     fn id(n: u8) -> String {
         format!("0190f0a0-0000-7000-8000-0000000000{n:02x}")

@@ -8,6 +8,9 @@ use chrono::{DateTime, Utc};
 use tingjian_runtime::ServiceError;
 use tingjian_runtime::error::{FieldViolation, Violations};
 
+use super::enterprise::{checked_id, free_text, push_length_prefixed};
+use super::paging::{from_hex, to_hex};
+
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Longest text, in characters.
@@ -18,10 +21,6 @@ pub const MAX_REASON_CHARS: usize = 1000;
 pub const MAX_REQUEST_ID_CHARS: usize = 64;
 /// Most likely duplicates a submission may ask for.
 pub const MAX_SIMILAR: usize = 20;
-/// Page size when the request says 0.
-pub const DEFAULT_PAGE_SIZE: usize = 50;
-/// Largest page.
-pub const MAX_PAGE_SIZE: usize = 500;
 /// Demands per status group of an enterprise's list when the request says 0.
 pub const DEFAULT_PER_GROUP: usize = 20;
 /// Most demands per status group of an enterprise's list.
@@ -329,33 +328,18 @@ pub fn resolve_category(raw: &str, active: &[Category], field: &str) -> Result<S
 
 /// A reason given by a person for a change: required, at most [`MAX_REASON_CHARS`].
 pub fn parse_reason(raw: &str, field: &str) -> Result<String, FieldViolation> {
-    required_text(raw, MAX_REASON_CHARS).map_err(|e| FieldViolation::new(field, e))
+    free_text(raw, MAX_REASON_CHARS, true).map_err(|e| FieldViolation::new(field, e))
 }
 
 /// Free text kept exactly as written (surrounding blank lines included): not blank, at most `max`
 /// characters, no control characters other than line breaks and tabs.
 fn verbatim_text(raw: &str, max: usize) -> Result<String, String> {
-    required_text(raw, max)?;
+    free_text(raw, max, true)?;
     let n = raw.chars().count();
     if n > max {
         return Err(format!("is {n} characters long; at most {max} are allowed"));
     }
     Ok(raw.to_owned())
-}
-
-fn required_text(raw: &str, max: usize) -> Result<String, String> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err("is required".into());
-    }
-    let n = value.chars().count();
-    if n > max {
-        return Err(format!("is {n} characters long; at most {max} are allowed"));
-    }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value.to_owned())
 }
 
 /// A submission's idempotency key (request_id): required, 1–64 printable ASCII characters.
@@ -427,10 +411,10 @@ impl NewDemand {
         let enterprise_id = v.check(match input.enterprise_id.trim() {
             "" if channel == Some(DemandChannel::Campaign) => Ok(None),
             "" => Err(FieldViolation::new(field("enterprise_id"), "is required")),
-            raw => parse_uuid(raw, &field("enterprise_id")).map(Some),
+            raw => checked_id(raw, field("enterprise_id")).map(Some),
         });
         let title =
-            v.check(required_text(input.title, MAX_TITLE_CHARS).map_err(|e| FieldViolation::new(field("title"), e)));
+            v.check(free_text(input.title, MAX_TITLE_CHARS, true).map_err(|e| FieldViolation::new(field("title"), e)));
         let text =
             v.check(verbatim_text(input.text, MAX_TEXT_CHARS).map_err(|e| FieldViolation::new(field("text"), e)));
         let category = v.check(resolve_category(input.category, categories, &field("category")));
@@ -442,7 +426,7 @@ impl NewDemand {
                 field("origin_id"),
                 format!("must be empty: a demand from channel {} has no origin record ({raw:?} given)", channel.name()),
             )),
-            (raw, Some(_)) => parse_uuid(raw, &field("origin_id")).map(Some),
+            (raw, Some(_)) => checked_id(raw, field("origin_id")).map(Some),
         });
         v.finish()?;
         match (channel, enterprise_id, title, text, category, difficulty_tags, origin_id) {
@@ -465,7 +449,8 @@ impl NewDemand {
     pub fn fingerprint(&self, submitter: &str) -> String {
         let mut out = String::from("demand/1");
         let mut put = |name: &str, value: &str| {
-            out.push_str(&format!("\n{name}:{}:{value}", value.len()));
+            out.push_str(&format!("\n{name}:"));
+            push_length_prefixed(&mut out, value);
         };
         put("enterprise_id", self.enterprise_id.as_deref().unwrap_or(""));
         put("title", &self.title);
@@ -480,11 +465,6 @@ impl NewDemand {
         put("submitter", submitter);
         out
     }
-}
-
-fn parse_uuid(raw: &str, field: &str) -> Result<String, FieldViolation> {
-    tingjian_runtime::wire::parse_id(raw, field)
-        .map_err(|_| FieldViolation::new(field, "must be an identifier returned by the service (a UUID)"))
 }
 
 /// A submitted demand.
@@ -693,15 +673,6 @@ pub struct DemandFilter {
     pub industry: Option<String>,
 }
 
-/// A page size as the contract reads it: 0 means the default, larger than the maximum is capped.
-pub fn page_size(raw: i32, default: usize, max: usize, field: &str) -> Result<usize, FieldViolation> {
-    match raw {
-        n if n < 0 => Err(FieldViolation::new(field, "must not be negative")),
-        0 => Ok(default),
-        n => Ok((n as usize).min(max)),
-    }
-}
-
 /// Where a page of demands (newest first) resumes: after the demand submitted at `create_time` with
 /// id `id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -732,7 +703,7 @@ impl DemandCursor {
         };
         let micros: i64 = micros.parse().map_err(|_| bad())?;
         let create_time = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
-        let id = parse_uuid(id, field).map_err(|_| bad())?;
+        let id = checked_id(id, field).map_err(|_| bad())?;
         Ok(Some(Self { create_time, id }))
     }
 }
@@ -751,19 +722,6 @@ pub fn parse_history_token(token: &str, field: &str) -> Result<i64, FieldViolati
     let text = from_hex(token).ok_or_else(bad)?;
     let sequence = text.strip_prefix("h1|").ok_or_else(bad)?.parse::<i64>().map_err(|_| bad())?;
     if sequence < 1 { Err(bad()) } else { Ok(sequence) }
-}
-
-fn to_hex(text: &str) -> String {
-    text.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(hex: &str) -> Option<String> {
-    if !hex.len().is_multiple_of(2) || !hex.is_ascii() {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> =
-        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect();
-    String::from_utf8(bytes?).ok()
 }
 
 /// Whole days from `since` to `now` (0 when `since` is later).

@@ -1,5 +1,6 @@
 //! Enterprises (企业) and their identity, plus the checks every intake area shares (texts, ids, update
-//! masks, etags, pages). Pure rules, no transport or storage types.
+//! masks, etags, request fingerprints). Pure rules, no transport or storage types; paging is in
+//! [`super::paging`].
 
 use std::fmt;
 
@@ -532,20 +533,21 @@ pub fn subject_list(
 pub fn request_fingerprint(kind: &str, parts: &[&str]) -> String {
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-    let mut hash = OFFSET;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            hash ^= u128::from(*b);
-            hash = hash.wrapping_mul(PRIME);
-        }
-    };
     // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+    let mut text = String::new();
     for part in std::iter::once(&kind).chain(parts) {
-        feed(part.len().to_string().as_bytes());
-        feed(b":");
-        feed(part.as_bytes());
+        push_length_prefixed(&mut text, part);
     }
+    let hash = text.bytes().fold(OFFSET, |hash, b| (hash ^ u128::from(b)).wrapping_mul(PRIME));
     format!("{hash:032x}")
+}
+
+/// Appends `value` to `out` behind its length in bytes (`{len}:{value}`), so that parts written one
+/// after another read back unambiguously.
+pub fn push_length_prefixed(out: &mut String, value: &str) {
+    out.push_str(&value.len().to_string());
+    out.push(':');
+    out.push_str(value);
 }
 
 /// Checks an update mask against the fields a method may change (`*` means all of them): at least
@@ -603,152 +605,11 @@ pub fn past_time(t: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, 
     Ok(to_micros(t))
 }
 
-/// Items per page when a request leaves page_size at 0.
-pub const LIST_DEFAULT_PAGE_SIZE: usize = 50;
-/// Most items per page; larger requests are capped.
-pub const LIST_MAX_PAGE_SIZE: usize = 500;
-/// Longest page token accepted.
-const MAX_PAGE_TOKEN_CHARS: usize = 2_048;
-
-/// What page of a list a request asks for: its size, and the sort key of the last item of the previous
-/// page (keyset pagination), decoded from an opaque page token bound to the list and its filters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageRequest {
-    /// Items to return (1–500).
-    pub size: usize,
-    /// Sort key of the item after which the page starts; `None` for the first page.
-    pub after: Option<Vec<String>>,
-}
-
-impl PageRequest {
-    /// Checks `page_size` (0 → 50, capped at 500, negative → INVALID_ARGUMENT) and `page_token` (it
-    /// must come from the same `list` with the same `filter` digest and carry `keys` sort-key fields).
-    pub fn parse(
-        page_size: i32,
-        page_token: &str,
-        list: &str,
-        filter: &str,
-        keys: usize,
-    ) -> Result<Self, ServiceError> {
-        let size = match usize::try_from(page_size) {
-            Err(_) => return Err(ServiceError::invalid("page_size", "must not be negative")),
-            Ok(0) => LIST_DEFAULT_PAGE_SIZE,
-            Ok(n) => n.min(LIST_MAX_PAGE_SIZE),
-        };
-        let token = page_token.trim();
-        if token.is_empty() {
-            return Ok(Self { size, after: None });
-        }
-        let bad = || {
-            ServiceError::invalid(
-                "page_token",
-                "is not a token of this list with these filters; pass next_page_token unchanged, with the same filters",
-            )
-        };
-        let parts = decode_token(token).ok_or_else(bad)?;
-        match parts.as_slice() {
-            [version, l, f, rest @ ..] if version == "1" && l == list && f == filter && rest.len() == keys => {
-                Ok(Self { size, after: Some(rest.to_vec()) })
-            }
-            _ => Err(bad()),
-        }
-    }
-
-    /// Sort-key field `i` of the cursor as an instant.
-    pub fn time_key(after: &[String], i: usize) -> Result<DateTime<Utc>, ServiceError> {
-        after
-            .get(i)
-            .and_then(|k| DateTime::parse_from_rfc3339(k).ok())
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| ServiceError::invalid("page_token", "is not a token of this list"))
-    }
-
-    /// Sort-key field `i` of the cursor as an integer.
-    pub fn int_key(after: &[String], i: usize) -> Result<i64, ServiceError> {
-        after
-            .get(i)
-            .and_then(|k| k.parse().ok())
-            .ok_or_else(|| ServiceError::invalid("page_token", "is not a token of this list"))
-    }
-
-    /// Sort-key field `i` of the cursor as text.
-    pub fn text_key(after: &[String], i: usize) -> Result<String, ServiceError> {
-        after.get(i).cloned().ok_or_else(|| ServiceError::invalid("page_token", "is not a token of this list"))
-    }
-}
-
-/// An instant as a sort-key field of a page token.
-pub fn page_time_key(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
-/// One page of a list: the items, and the sort key of the last one when more follow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    /// The items of this page.
-    pub items: Vec<T>,
-    /// Sort key of the last item when another page follows.
-    pub next: Option<Vec<String>>,
-}
-
-impl<T> Page<T> {
-    /// A page from `rows` fetched with a limit of `size + 1`: the extra row only says another page
-    /// follows.
-    pub fn from_rows(mut rows: Vec<T>, size: usize, key: impl Fn(&T) -> Vec<String>) -> Self {
-        let more = rows.len() > size;
-        rows.truncate(size);
-        let next = if more { rows.last().map(key) } else { None };
-        Self { items: rows, next }
-    }
-
-    /// The opaque token of the next page of `list` with `filter`, empty on the last page.
-    pub fn next_token(&self, list: &str, filter: &str) -> String {
-        match &self.next {
-            None => String::new(),
-            Some(keys) => {
-                let mut parts = vec!["1", list, filter];
-                parts.extend(keys.iter().map(String::as_str));
-                encode_token(&parts)
-            }
-        }
-    }
-}
-
-/// Length-prefixed parts, hex-encoded: opaque to callers, unambiguous to decode.
-fn encode_token(parts: &[&str]) -> String {
-    let mut text = String::new();
-    for part in parts {
-        text.push_str(&part.len().to_string());
-        text.push(':');
-        text.push_str(part);
-    }
-    text.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_token(token: &str) -> Option<Vec<String>> {
-    if !token.len().is_multiple_of(2) || token.len() > MAX_PAGE_TOKEN_CHARS {
-        return None;
-    }
-    let bytes = (0..token.len())
-        .step_by(2)
-        .map(|i| token.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect::<Option<Vec<u8>>>()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let mut rest = text.as_str();
-    let mut parts = Vec::new();
-    while !rest.is_empty() {
-        let (len, tail) = rest.split_once(':')?;
-        let len: usize = len.parse().ok()?;
-        parts.push(tail.get(..len)?.to_owned());
-        rest = tail.get(len..)?;
-    }
-    Some(parts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::ReferenceItem;
+    use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 
     /// Builds a valid code from 16 leading characters by adding both check characters.
     fn valid(prefix16: &str) -> String {
@@ -951,14 +812,14 @@ mod tests {
         assert_eq!(page.items, [1, 2]);
         let token = page.next_token("enterprises", "f1");
         let request = PageRequest::parse(0, &token, "enterprises", "f1", 2).expect("valid");
-        assert_eq!(request.size, LIST_DEFAULT_PAGE_SIZE);
+        assert_eq!(request.size, DEFAULT_PAGE_SIZE);
         assert_eq!(request.after, Some(vec!["名2".to_owned(), "2".to_owned()]));
         assert!(PageRequest::parse(10, &token, "contacts", "f1", 2).is_err(), "another list");
         assert!(PageRequest::parse(10, &token, "enterprises", "f2", 2).is_err(), "other filters");
         assert!(PageRequest::parse(10, "zz", "enterprises", "f1", 2).is_err(), "not hex");
         assert!(PageRequest::parse(10, "abc", "enterprises", "f1", 2).is_err(), "odd length");
         assert!(PageRequest::parse(-1, "", "enterprises", "f1", 2).is_err(), "negative size");
-        assert_eq!(PageRequest::parse(9_999, "", "e", "f", 2).expect("capped").size, LIST_MAX_PAGE_SIZE);
+        assert_eq!(PageRequest::parse(9_999, "", "e", "f", 2).expect("capped").size, MAX_PAGE_SIZE);
         let last = Page::from_rows(vec![1, 2], 2, |n| vec![n.to_string()]);
         assert_eq!(last.next_token("enterprises", "f1"), "", "the last page has no token");
     }

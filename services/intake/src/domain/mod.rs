@@ -6,6 +6,7 @@ pub mod common_issue;
 pub mod contact;
 pub mod demand;
 pub mod enterprise;
+pub mod paging;
 pub mod reference;
 pub mod roundtable;
 
@@ -14,5 +15,6 @@ pub use common_issue::*;
 pub use contact::*;
 pub use demand::*;
 pub use enterprise::*;
+pub use paging::*;
 pub use reference::*;
 pub use roundtable::*;

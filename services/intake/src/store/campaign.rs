@@ -12,17 +12,15 @@ use tingjian_runtime::storage::{Tx, create_once};
 use tingjian_runtime::wire::timestamp;
 use tingjian_runtime::{ServiceError, on_tx};
 
-use super::Store;
 use super::demand::insert_demand;
+use super::{Arg, Conditions, SERVICE, Store, bump_version};
 use crate::domain::campaign::{
     Campaign, CampaignChanges, CampaignKind, CampaignPost, CampaignStatus, NewCampaign, NewPost, PostAuthor,
     PostAuthorKind, Promotion,
 };
-use crate::domain::common_issue::{PageCursor, time_key};
 use crate::domain::demand::{Demand, DemandChannel, NewDemand};
+use crate::domain::paging::{PageCursor, time_key};
 
-/// The service name events are recorded under.
-const SERVICE: &str = "intake";
 /// Page-token tag of ListCampaigns.
 const CAMPAIGNS_TOKEN: &str = "campaigns/1";
 /// Page-token tag of ListCampaignPosts.
@@ -110,28 +108,6 @@ impl TryFrom<PostRow> for CampaignPost {
     }
 }
 
-/// A value bound to a dynamically built query.
-enum Arg {
-    Text(String),
-    Int(i32),
-    Time(DateTime<Utc>),
-}
-
-/// Binds `args` in order to a sqlx query (for either backend).
-macro_rules! bind_args {
-    ($query:expr, $args:expr) => {{
-        let mut query = $query;
-        for arg in $args {
-            query = match arg {
-                Arg::Text(v) => query.bind(v.clone()),
-                Arg::Int(v) => query.bind(*v),
-                Arg::Time(v) => query.bind(*v),
-            };
-        }
-        query
-    }};
-}
-
 /// The current instant, at the precision both backends store.
 fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
@@ -169,15 +145,7 @@ async fn post_in(tx: &mut Tx, id: &str) -> Result<Option<CampaignPost>, ServiceE
 
 /// Bumps a campaign's revision (locking it) and returns it as it is now.
 async fn bump_campaign(tx: &mut Tx, id: &str, now: DateTime<Utc>) -> Result<Campaign, ServiceError> {
-    let changed = on_tx!(tx, conn => {
-        sqlx::query("UPDATE campaign SET version = version + 1, update_time = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut **conn)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
-    if changed == 0 {
+    if !bump_version(tx, "campaign", id, now).await? {
         return Err(campaign_not_found(id));
     }
     campaign_in(tx, id).await?.ok_or_else(|| campaign_not_found(id))
@@ -248,13 +216,7 @@ impl Store {
             |request_id| {
                 let fingerprint = fingerprint.clone();
                 async move {
-                    let found: Option<(String, Option<String>)> = tingjian_runtime::on_pool!(&self.db, pool => {
-                        sqlx::query_as("SELECT id, request_payload FROM campaign WHERE request_id = $1")
-                            .bind(&request_id)
-                            .fetch_optional(pool)
-                            .await
-                    })?;
-                    match found {
+                    match self.created_with("campaign", "request_payload", &request_id).await? {
                         None => Ok(None),
                         Some((id, payload)) if payload.as_deref() == Some(fingerprint.as_str()) => {
                             self.get_campaign(&id).await.map(Some)
@@ -291,14 +253,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(Vec<Campaign>, String), ServiceError> {
         let cursor = PageCursor::decode(page_token, CAMPAIGNS_TOKEN, 2, "page_token").map_err(invalid_token)?;
-        let mut conditions = Vec::new();
-        let mut args = Vec::new();
-        let next = |arg: Arg, args: &mut Vec<Arg>| {
-            args.push(arg);
-            format!("${}", args.len())
-        };
+        let mut c = Conditions::default();
         if !statuses.is_empty() {
-            let p = next(Arg::Time(now), &mut args);
+            let p = c.arg(Arg::Time(now));
             let any: Vec<String> = statuses
                 .iter()
                 .map(|status| match status {
@@ -309,30 +266,24 @@ impl Store {
                     CampaignStatus::Closed => format!("(c.close_time IS NOT NULL OR c.end_time <= {p})"),
                 })
                 .collect();
-            conditions.push(format!("({})", any.join(" OR ")));
+            c.push(format!("({})", any.join(" OR ")));
         }
         if let Some(kind) = kind {
-            let p = next(Arg::Int(kind.as_i32()), &mut args);
-            conditions.push(format!("c.kind = {p}"));
+            let p = c.arg(Arg::Int(kind.as_i32()));
+            c.push(format!("c.kind = {p}"));
         }
         if let Some(cursor) = &cursor {
             let time = cursor.time(0, "page_token").map_err(invalid_token)?;
-            let (pt, pi) = (next(Arg::Time(time), &mut args), next(Arg::Text(cursor.keys[1].clone()), &mut args));
-            conditions.push(format!("(c.create_time < {pt} OR (c.create_time = {pt} AND c.id < {pi}))"));
+            c.after("c.create_time", Arg::Time(time), "c.id", &cursor.keys[1], true);
         }
-        let filtered =
-            if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
         let limit = i64::try_from(page_size + 1).unwrap_or(i64::MAX);
-        let sql = format!("{SELECT_CAMPAIGN}{filtered} ORDER BY c.create_time DESC, c.id DESC LIMIT {limit}");
+        let sql = format!("{SELECT_CAMPAIGN}{} ORDER BY c.create_time DESC, c.id DESC LIMIT {limit}", c.where_sql());
         let mut rows: Vec<CampaignRow> = tingjian_runtime::on_pool!(&self.db, pool => {
-            bind_args!(sqlx::query_as::<_, CampaignRow>(&sql), &args).fetch_all(pool).await
+            bind_all!(sqlx::query_as::<_, CampaignRow>(&sql), c.args()).fetch_all(pool).await
         })?;
-        let more = rows.len() > page_size;
-        rows.truncate(page_size);
-        let token = match (more, rows.last()) {
-            (true, Some(last)) => PageCursor::encode(CAMPAIGNS_TOKEN, &[&time_key(last.create_time), &last.id]),
-            _ => String::new(),
-        };
+        let token = PageCursor::next_page(&mut rows, page_size, CAMPAIGNS_TOKEN, |r| {
+            vec![time_key(r.create_time), r.id.clone()]
+        });
         let campaigns = rows.into_iter().map(Campaign::try_from).collect::<Result<Vec<_>, _>>()?;
         Ok((campaigns, token))
     }
@@ -500,13 +451,7 @@ impl Store {
             |request_id| {
                 let fingerprint = fingerprint.clone();
                 async move {
-                    let found: Option<(String, Option<String>)> = tingjian_runtime::on_pool!(&self.db, pool => {
-                        sqlx::query_as("SELECT id, request_payload FROM campaign_post WHERE request_id = $1")
-                            .bind(&request_id)
-                            .fetch_optional(pool)
-                            .await
-                    })?;
-                    match found {
+                    match self.created_with("campaign_post", "request_payload", &request_id).await? {
                         None => Ok(None),
                         Some((id, payload)) if payload.as_deref() == Some(fingerprint.as_str()) => {
                             self.get_campaign_post(&id).await.map(Some)
@@ -544,36 +489,27 @@ impl Store {
     ) -> Result<(Vec<CampaignPost>, String), ServiceError> {
         let cursor = PageCursor::decode(page_token, POSTS_TOKEN, 2, "page_token").map_err(invalid_token)?;
         self.get_campaign(campaign_id).await?;
-        let mut conditions = vec!["p.campaign_id = $1".to_owned()];
-        let mut args = vec![Arg::Text(campaign_id.to_owned())];
-        let next = |arg: Arg, args: &mut Vec<Arg>| {
-            args.push(arg);
-            format!("${}", args.len())
-        };
+        let mut c = Conditions::default();
+        let p = c.arg(Arg::Text(campaign_id.to_owned()));
+        c.push(format!("p.campaign_id = {p}"));
         if let Some(kind) = author_kind {
-            let p = next(Arg::Int(kind.as_i32()), &mut args);
-            conditions.push(format!("p.author_kind = {p}"));
+            let p = c.arg(Arg::Int(kind.as_i32()));
+            c.push(format!("p.author_kind = {p}"));
         }
         if unpromoted_only {
-            conditions.push("p.promoted_demand_id IS NULL".to_owned());
+            c.push("p.promoted_demand_id IS NULL");
         }
         if let Some(cursor) = &cursor {
             let time = cursor.time(0, "page_token").map_err(invalid_token)?;
-            let (pt, pi) = (next(Arg::Time(time), &mut args), next(Arg::Text(cursor.keys[1].clone()), &mut args));
-            conditions.push(format!("(p.create_time > {pt} OR (p.create_time = {pt} AND p.id > {pi}))"));
+            c.after("p.create_time", Arg::Time(time), "p.id", &cursor.keys[1], false);
         }
         let limit = i64::try_from(page_size + 1).unwrap_or(i64::MAX);
-        let sql =
-            format!("{SELECT_POST} WHERE {} ORDER BY p.create_time, p.id LIMIT {limit}", conditions.join(" AND "));
+        let sql = format!("{SELECT_POST}{} ORDER BY p.create_time, p.id LIMIT {limit}", c.where_sql());
         let mut rows: Vec<PostRow> = tingjian_runtime::on_pool!(&self.db, pool => {
-            bind_args!(sqlx::query_as::<_, PostRow>(&sql), &args).fetch_all(pool).await
+            bind_all!(sqlx::query_as::<_, PostRow>(&sql), c.args()).fetch_all(pool).await
         })?;
-        let more = rows.len() > page_size;
-        rows.truncate(page_size);
-        let token = match (more, rows.last()) {
-            (true, Some(last)) => PageCursor::encode(POSTS_TOKEN, &[&time_key(last.create_time), &last.id]),
-            _ => String::new(),
-        };
+        let token =
+            PageCursor::next_page(&mut rows, page_size, POSTS_TOKEN, |r| vec![time_key(r.create_time), r.id.clone()]);
         let posts = rows.into_iter().map(CampaignPost::try_from).collect::<Result<Vec<_>, _>>()?;
         Ok((posts, token))
     }

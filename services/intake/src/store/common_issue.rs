@@ -14,16 +14,15 @@ use tingjian_runtime::events::{self, NewEvent};
 use tingjian_runtime::storage::{Backend, Tx, create_once};
 use tingjian_runtime::{ServiceError, on_tx};
 
-use super::Store;
 use super::demand::append_history;
+use super::{Arg, Conditions, SERVICE, Store, bump_version};
 use crate::domain::common_issue::{
     CommonIssue, CommonIssueAction, CommonIssueFilter, CommonIssueHistoryEntry, CommonIssueStatus, IssueTitle,
-    NewCommonIssue, PageCursor, Reason, Split, check_mergeable, distinct_in_order, join_ids, split_ids, time_key,
+    NewCommonIssue, Reason, Split, check_mergeable, distinct_in_order, join_ids, split_ids,
 };
 use crate::domain::demand::{DemandAction, DemandStatus, NewHistoryEntry};
+use crate::domain::paging::{PageCursor, time_key};
 
-/// The service name events are recorded under.
-const SERVICE: &str = "intake";
 /// Page-token tag of ListCommonIssues.
 const ISSUES_TOKEN: &str = "common_issues/1";
 /// Page-token tag of ListCommonIssueHistory.
@@ -139,28 +138,6 @@ impl DemandRef {
     }
 }
 
-/// A value bound to a dynamically built query.
-enum Arg {
-    Text(String),
-    Int(i32),
-    Time(DateTime<Utc>),
-}
-
-/// Binds `args` in order to a sqlx query (for either backend).
-macro_rules! bind_args {
-    ($query:expr, $args:expr) => {{
-        let mut query = $query;
-        for arg in $args {
-            query = match arg {
-                Arg::Text(v) => query.bind(v.clone()),
-                Arg::Int(v) => query.bind(*v),
-                Arg::Time(v) => query.bind(*v),
-            };
-        }
-        query
-    }};
-}
-
 /// An entry to append to a common issue's history; the store numbers it.
 struct NewIssueHistory<'a> {
     common_issue_id: &'a str,
@@ -232,7 +209,7 @@ async fn members_of(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Vec<Mem
     );
     let args: Vec<Arg> = ids.iter().map(|id| Arg::Text((*id).to_owned())).collect();
     let rows: Vec<MemberRow> = on_tx!(tx, conn => {
-        bind_args!(sqlx::query_as::<_, MemberRow>(&sql), &args).fetch_all(&mut **conn).await
+        bind_all!(sqlx::query_as::<_, MemberRow>(&sql), &args).fetch_all(&mut **conn).await
     })?;
     for row in rows {
         out.entry(row.common_issue_id.clone()).or_default().push(row);
@@ -266,15 +243,7 @@ async fn load_issue(tx: &mut Tx, id: &str) -> Result<CommonIssue, ServiceError> 
 
 /// Bumps a common issue's revision (locking it) and returns it as it is now.
 async fn bump_issue(tx: &mut Tx, id: &str, now: DateTime<Utc>) -> Result<IssueRow, ServiceError> {
-    let changed = on_tx!(tx, conn => {
-        sqlx::query("UPDATE common_issue SET version = version + 1, update_time = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut **conn)
-            .await
-            .map(|done| done.rows_affected())
-    })?;
-    if changed == 0 {
+    if !bump_version(tx, "common_issue", id, now).await? {
         return Err(issue_not_found(id));
     }
     issue_row(tx, id).await?.ok_or_else(|| issue_not_found(id))
@@ -978,67 +947,54 @@ impl Store {
         let cursor = PageCursor::decode(page_token, ISSUES_TOKEN, 2, "page_token")
             .map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
         let backend = self.db.backend();
-        let mut conditions: Vec<String> = Vec::new();
-        let mut args: Vec<Arg> = Vec::new();
-        let next = |arg: Arg, args: &mut Vec<Arg>| {
-            args.push(arg);
-            format!("${}", args.len())
-        };
+        let mut c = Conditions::default();
         if let Some(category) = &filter.category {
-            let p = next(Arg::Text(category.clone()), &mut args);
-            conditions.push(format!("c.category = {p}"));
+            let p = c.arg(Arg::Text(category.clone()));
+            c.push(format!("c.category = {p}"));
         }
         if !filter.statuses.is_empty() {
-            let ps: Vec<String> = filter.statuses.iter().map(|s| next(Arg::Int(s.as_i32()), &mut args)).collect();
-            conditions.push(format!("c.status IN ({})", ps.join(", ")));
+            let ps = c.placeholders(filter.statuses.iter().map(|s| Arg::Int(s.as_i32())));
+            c.push(format!("c.status IN ({ps})"));
         }
         if let Some((start, end)) = filter.formed {
-            let (ps, pe) = (next(Arg::Time(start), &mut args), next(Arg::Time(end), &mut args));
-            conditions.push(format!("c.create_time >= {ps} AND c.create_time < {pe}"));
+            let (ps, pe) = (c.arg(Arg::Time(start)), c.arg(Arg::Time(end)));
+            c.push(format!("c.create_time >= {ps} AND c.create_time < {pe}"));
         }
         if let Some(query) = &filter.title_query {
-            let p = next(Arg::Text(query.clone()), &mut args);
-            conditions.push(match backend {
+            let p = c.arg(Arg::Text(query.clone()));
+            c.push(match backend {
                 Backend::Sqlite => format!("instr(lower(c.title), lower({p})) > 0"),
                 Backend::Postgres => format!("strpos(lower(c.title), lower({p})) > 0"),
             });
         }
         if let Some(enterprise_id) = &filter.enterprise_id {
-            let p = next(Arg::Text(enterprise_id.clone()), &mut args);
-            conditions.push(format!(
+            let p = c.arg(Arg::Text(enterprise_id.clone()));
+            c.push(format!(
                 "EXISTS (SELECT 1 FROM common_issue_member m JOIN demand d ON d.id = m.demand_id \
                  WHERE m.common_issue_id = c.id AND d.enterprise_id = {p})"
             ));
         }
-        let filtered =
-            if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
-        let count_sql = format!("SELECT COUNT(*) FROM common_issue c{filtered}");
-        let count_args = args.len();
+        let count_sql = format!("SELECT COUNT(*) FROM common_issue c{}", c.where_sql());
+        let count_args = c.args().len();
         if let Some(cursor) = &cursor {
             let time = cursor.time(0, "page_token").map_err(|v| ServiceError::InvalidArgument(vec![v]))?;
-            let (pt, pi) = (next(Arg::Time(time), &mut args), next(Arg::Text(cursor.keys[1].clone()), &mut args));
-            conditions.push(format!("(c.create_time < {pt} OR (c.create_time = {pt} AND c.id < {pi}))"));
+            c.after("c.create_time", Arg::Time(time), "c.id", &cursor.keys[1], true);
         }
-        let paged = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
         let limit = i64::try_from(page_size + 1).unwrap_or(i64::MAX);
-        let page_sql = format!("{SELECT_ISSUE}{paged} ORDER BY c.create_time DESC, c.id DESC LIMIT {limit}");
+        let page_sql = format!("{SELECT_ISSUE}{} ORDER BY c.create_time DESC, c.id DESC LIMIT {limit}", c.where_sql());
 
         let mut tx = self.db.begin().await?;
         let total: i64 = on_tx!(&mut tx, conn => {
-            bind_args!(sqlx::query_scalar::<_, i64>(&count_sql), &args[..count_args]).fetch_one(&mut **conn).await
+            bind_all!(sqlx::query_scalar::<_, i64>(&count_sql), &c.args()[..count_args]).fetch_one(&mut **conn).await
         })?;
         let mut rows: Vec<IssueRow> = on_tx!(&mut tx, conn => {
-            bind_args!(sqlx::query_as::<_, IssueRow>(&page_sql), &args).fetch_all(&mut **conn).await
+            bind_all!(sqlx::query_as::<_, IssueRow>(&page_sql), c.args()).fetch_all(&mut **conn).await
         })?;
-        let more = rows.len() > page_size;
-        rows.truncate(page_size);
+        let next_token =
+            PageCursor::next_page(&mut rows, page_size, ISSUES_TOKEN, |r| vec![time_key(r.create_time), r.id.clone()]);
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let mut members = members_of(&mut tx, &ids).await?;
         tx.rollback().await?;
-        let next_token = match (more, rows.last()) {
-            (true, Some(last)) => PageCursor::encode(ISSUES_TOKEN, &[&time_key(last.create_time), &last.id]),
-            _ => String::new(),
-        };
         let issues = rows
             .into_iter()
             .map(|row| {
@@ -1081,12 +1037,7 @@ impl Store {
             .await
         })?;
         tx.rollback().await?;
-        let more = rows.len() > page_size;
-        rows.truncate(page_size);
-        let next_token = match (more, rows.last()) {
-            (true, Some(last)) => PageCursor::encode(HISTORY_TOKEN, &[&last.sequence.to_string()]),
-            _ => String::new(),
-        };
+        let next_token = PageCursor::next_page(&mut rows, page_size, HISTORY_TOKEN, |r| vec![r.sequence.to_string()]);
         let entries = rows.into_iter().map(CommonIssueHistoryEntry::try_from).collect::<Result<Vec<_>, _>>()?;
         Ok((entries, next_token))
     }

@@ -9,8 +9,7 @@ use tingjian_runtime::storage::{Tx, create_once};
 use tingjian_runtime::wire::{new_id, timestamp};
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
-use super::Store;
-use super::enterprise::{Arg, Conditions, SERVICE, bind_all, placeholders};
+use super::{Arg, Conditions, SERVICE, Store, placeholders};
 use crate::domain::{
     Contact, ContactChannel, ContactFilter, ContactPerson, ContactPersonFields, Enterprise, NewContact, to_micros,
 };
@@ -180,7 +179,7 @@ impl Store {
             c.where_sql()
         );
         let rows: Vec<ContactPersonRow> =
-            on_pool!(&self.db, pool => bind_all(sqlx::query_as(&sql), c.args()).fetch_all(pool).await)?;
+            on_pool!(&self.db, pool => bind_all!(sqlx::query_as(&sql), c.args()).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(ContactPerson::from).collect())
     }
 
@@ -404,7 +403,7 @@ impl Store {
             c.where_sql()
         );
         let rows: Vec<ContactRow> =
-            on_pool!(&self.db, pool => bind_all(sqlx::query_as(&sql), c.args()).fetch_all(pool).await)?;
+            on_pool!(&self.db, pool => bind_all!(sqlx::query_as(&sql), c.args()).fetch_all(pool).await)?;
         self.contacts_with_children(rows).await
     }
 

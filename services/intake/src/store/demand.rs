@@ -14,17 +14,13 @@ use tingjian_runtime::storage::{Tx, create_once};
 use tingjian_runtime::wire::{etag, new_id};
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
-use super::Store;
+use super::{Arg, Conditions, SERVICE, Store, UPDATE_ATTEMPTS};
+use crate::domain::paging::trim_page;
 use crate::domain::{
     Category, Demand, DemandAction, DemandChannel, DemandCursor, DemandFilter, DemandStatus, DifficultyTag,
     DifficultyTags, EnterpriseDemandList, HistoryEntry, NewDemand, NewHistoryEntry, OriginKind, StatusGroup,
     TriageChange,
 };
-
-/// The service name events are recorded under.
-const SERVICE: &str = "intake";
-/// How often a change is retried when another change of the same demand won the race.
-const CHANGE_ATTEMPTS: usize = 5;
 
 const DEMAND_COLUMNS: &str = "d.id, d.enterprise_id, d.title, d.text, d.category, d.channel, d.status, \
      d.status_reason, d.submitter, d.origin_id, d.common_issue_id, d.district, d.industry, d.version, \
@@ -129,53 +125,8 @@ impl TryFrom<HistoryRow> for HistoryEntry {
     }
 }
 
-/// A bind value of a query assembled at run time.
-#[derive(Debug, Clone)]
-enum Arg {
-    Text(String),
-    Int(i32),
-    BigInt(i64),
-    Time(DateTime<Utc>),
-}
-
-/// Binds every `Arg` of a list to a query, in order.
-macro_rules! bind_all {
-    ($query:expr, $args:expr) => {{
-        let mut query = $query;
-        for arg in $args {
-            query = match arg {
-                Arg::Text(v) => query.bind(v.as_str()),
-                Arg::Int(v) => query.bind(*v),
-                Arg::BigInt(v) => query.bind(*v),
-                Arg::Time(v) => query.bind(*v),
-            };
-        }
-        query
-    }};
-}
-
-/// The WHERE clause of a query being assembled, with its bind values.
-#[derive(Debug, Default)]
-struct Conditions {
-    clauses: Vec<String>,
-    args: Vec<Arg>,
-}
-
 impl Conditions {
-    /// Adds a bind value; its placeholder.
-    fn arg(&mut self, arg: Arg) -> String {
-        self.args.push(arg);
-        format!("${}", self.args.len())
-    }
-
-    fn placeholders(&mut self, args: impl IntoIterator<Item = Arg>) -> String {
-        args.into_iter().map(|a| self.arg(a)).collect::<Vec<_>>().join(", ")
-    }
-
-    fn sql(&self) -> String {
-        if self.clauses.is_empty() { String::new() } else { format!(" WHERE {}", self.clauses.join(" AND ")) }
-    }
-
+    /// The conditions of `filter`.
     fn of(filter: &DemandFilter) -> Self {
         let mut c = Self::default();
         if let Some(ids) = &filter.enterprise_ids {
@@ -390,7 +341,7 @@ impl Store {
         page_size: usize,
     ) -> Result<(Vec<Demand>, Option<DemandCursor>, i64), ServiceError> {
         let counted = Conditions::of(filter);
-        let count_sql = format!("SELECT COUNT(*) FROM demand d{}", counted.sql());
+        let count_sql = format!("SELECT COUNT(*) FROM demand d{}", counted.where_sql());
         let total: i64 =
             on_pool!(&self.db, pool => bind_all!(sqlx::query_scalar(&count_sql), &counted.args).fetch_one(pool).await)?;
 
@@ -403,17 +354,12 @@ impl Store {
         let limit = c.arg(Arg::BigInt(page_size as i64 + 1));
         let sql = format!(
             "SELECT {DEMAND_COLUMNS} FROM demand d{} ORDER BY d.create_time DESC, d.id DESC LIMIT {limit}",
-            c.sql()
+            c.where_sql()
         );
         let mut rows: Vec<DemandRow> =
             on_pool!(&self.db, pool => bind_all!(sqlx::query_as(&sql), &c.args).fetch_all(pool).await)?;
-        let more = rows.len() > page_size;
-        rows.truncate(page_size);
-        let next = if more {
-            rows.last().map(|r| DemandCursor { create_time: r.create_time, id: r.id.clone() })
-        } else {
-            None
-        };
+        let next =
+            trim_page(&mut rows, page_size).map(|r| DemandCursor { create_time: r.create_time, id: r.id.clone() });
         Ok((self.with_tags(rows).await?, next, total))
     }
 
@@ -533,7 +479,7 @@ impl Store {
         plan: impl Fn(&Demand) -> Result<Option<Change>, ServiceError>,
         actor: &str,
     ) -> Result<Demand, ServiceError> {
-        for _ in 0..CHANGE_ATTEMPTS {
+        for _ in 0..UPDATE_ATTEMPTS {
             let current = self.get_demand(id).await?;
             if let Some(expected) = expected_etag
                 && expected != etag(current.version)
@@ -598,7 +544,7 @@ impl Store {
         after: i64,
         page_size: usize,
     ) -> Result<(Vec<HistoryEntry>, Option<i64>), ServiceError> {
-        let rows: Vec<HistoryRow> = on_pool!(&self.db, pool => {
+        let mut rows: Vec<HistoryRow> = on_pool!(&self.db, pool => {
             sqlx::query_as(
                 "SELECT demand_id, sequence, action, from_status, to_status, from_common_issue_id, \
                  to_common_issue_id, reason, detail, actor, time FROM demand_history \
@@ -610,9 +556,8 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        let more = rows.len() > page_size;
-        let entries = rows.into_iter().take(page_size).map(HistoryEntry::try_from).collect::<Result<Vec<_>, _>>()?;
-        let next = if more { entries.last().map(|e| e.sequence) } else { None };
+        let next = trim_page(&mut rows, page_size).map(|r| r.sequence);
+        let entries = rows.into_iter().map(HistoryEntry::try_from).collect::<Result<Vec<_>, _>>()?;
         Ok((entries, next))
     }
 

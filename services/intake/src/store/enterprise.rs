@@ -1,5 +1,5 @@
-//! Enterprises in the intake store, and the query helpers the intake areas share (bind lists, keyset
-//! conditions, the change-and-event transaction).
+//! Enterprises in the intake store, and what the other areas share from it (the service name, update
+//! attempts, the request-id lookup of idempotent creates). The query helpers are in the store module.
 //!
 //! Every write is one transaction that records its event in the outbox with the change. On SQLite each
 //! write transaction starts with a write, so it takes the database's write lock before it reads and
@@ -9,97 +9,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::query::QueryAs;
 use tingjian_proto::intake::v1 as pb;
 use tingjian_runtime::events::{self, NewEvent};
 use tingjian_runtime::storage::create_once;
 use tingjian_runtime::wire::new_id;
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
-use super::Store;
+use super::{Arg, Conditions, SERVICE, Store, UPDATE_ATTEMPTS, placeholders};
 use crate::domain::{CreditCode, Enterprise, EnterpriseFilter, EnterpriseSize, NewEnterprise, OverdueQuery, to_micros};
-
-/// The service name events are recorded under.
-pub(super) const SERVICE: &str = "intake";
-/// How often an optimistic update is tried before giving up with ABORTED.
-pub(super) const UPDATE_ATTEMPTS: usize = 5;
-
-/// A value bound to a query assembled at run time.
-#[derive(Debug, Clone)]
-pub(super) enum Arg {
-    Text(String),
-    Int(i32),
-    BigInt(i64),
-    Time(DateTime<Utc>),
-}
-
-/// The WHERE clause of a query being assembled, with its bind values (`$1`, `$2`… in order, which
-/// both backends number the same way).
-#[derive(Debug, Default)]
-pub(super) struct Conditions {
-    clauses: Vec<String>,
-    args: Vec<Arg>,
-}
-
-impl Conditions {
-    /// Binds `arg` and returns its placeholder.
-    pub(super) fn arg(&mut self, arg: Arg) -> String {
-        self.args.push(arg);
-        format!("${}", self.args.len())
-    }
-
-    /// Adds a clause (ANDed with the others).
-    pub(super) fn push(&mut self, clause: impl Into<String>) {
-        self.clauses.push(clause.into());
-    }
-
-    /// Adds the keyset condition "strictly after (`key`, `id`)" for an order by `key_sql`, `id_sql`
-    /// ascending (or descending when `descending`).
-    pub(super) fn after(&mut self, key_sql: &str, key: Arg, id_sql: &str, id: &str, descending: bool) {
-        let op = if descending { "<" } else { ">" };
-        let k = self.arg(key);
-        let i = self.arg(Arg::Text(id.to_owned()));
-        self.push(format!("({key_sql} {op} {k} OR ({key_sql} = {k} AND {id_sql} {op} {i}))"));
-    }
-
-    /// ` WHERE …` (or nothing).
-    pub(super) fn where_sql(&self) -> String {
-        if self.clauses.is_empty() { String::new() } else { format!(" WHERE {}", self.clauses.join(" AND ")) }
-    }
-
-    /// The bind values, in placeholder order.
-    pub(super) fn args(&self) -> &[Arg] {
-        &self.args
-    }
-}
-
-/// Binds every `Arg` of a list to a query, in order.
-pub(super) fn bind_all<'q, DB, O>(
-    mut query: QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
-    args: &'q [Arg],
-) -> QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>
-where
-    DB: sqlx::Database,
-    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    for arg in args {
-        query = match arg {
-            Arg::Text(v) => query.bind(v.as_str()),
-            Arg::Int(v) => query.bind(*v),
-            Arg::BigInt(v) => query.bind(*v),
-            Arg::Time(v) => query.bind(*v),
-        };
-    }
-    query
-}
-
-/// `$from, $from+1, …` for `n` values bound from position `from`.
-pub(super) fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
 
 #[derive(sqlx::FromRow)]
 struct EnterpriseRow {
@@ -253,11 +170,7 @@ impl Store {
         request_id: &str,
         fingerprint: &str,
     ) -> Result<Option<String>, ServiceError> {
-        let sql = format!("SELECT id, request_fingerprint FROM {table} WHERE request_id = $1");
-        let row: Option<(String, Option<String>)> = on_pool!(&self.db, pool => {
-            sqlx::query_as(&sql).bind(request_id).fetch_optional(pool).await
-        })?;
-        match row {
+        match self.created_with(table, "request_fingerprint", request_id).await? {
             None => Ok(None),
             // Rows created before fingerprints were kept match any payload.
             Some((id, stored)) if stored.as_deref().is_none_or(|s| s == fingerprint) => Ok(Some(id)),
@@ -388,13 +301,13 @@ impl Store {
     }
 
     async fn count(&self, sql: &str, args: &[Arg]) -> Result<i64, ServiceError> {
-        let (n,): (i64,) = on_pool!(&self.db, pool => bind_all(sqlx::query_as(sql), args).fetch_one(pool).await)?;
+        let (n,): (i64,) = on_pool!(&self.db, pool => bind_all!(sqlx::query_as(sql), args).fetch_one(pool).await)?;
         Ok(n)
     }
 
     async fn enterprises_where(&self, sql: &str, args: &[Arg]) -> Result<Vec<Enterprise>, ServiceError> {
         let rows: Vec<EnterpriseRow> =
-            on_pool!(&self.db, pool => bind_all(sqlx::query_as(sql), args).fetch_all(pool).await)?;
+            on_pool!(&self.db, pool => bind_all!(sqlx::query_as(sql), args).fetch_all(pool).await)?;
         rows.into_iter().map(Enterprise::try_from).collect()
     }
 

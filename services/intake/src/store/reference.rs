@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use tingjian_runtime::storage::create_once;
 use tingjian_runtime::{ServiceError, on_pool};
 
-use super::Store;
-use super::enterprise::{Arg, Conditions, bind_all};
+use super::{Arg, Conditions, Store};
 use crate::domain::{NewReferenceItem, ReferenceCatalog, ReferenceChange, ReferenceItem, ReferenceKind, to_micros};
 
 #[derive(sqlx::FromRow)]
@@ -50,7 +49,7 @@ impl Store {
         let sql =
             format!("SELECT {REFERENCE_COLUMNS} FROM reference_item{} ORDER BY kind, sort_order, code", c.where_sql());
         let rows: Vec<ReferenceRow> =
-            on_pool!(&self.db, pool => bind_all(sqlx::query_as(&sql), c.args()).fetch_all(pool).await)?;
+            on_pool!(&self.db, pool => bind_all!(sqlx::query_as(&sql), c.args()).fetch_all(pool).await)?;
         Ok(ReferenceCatalog::new(rows.into_iter().map(ReferenceItem::try_from).collect::<Result<_, _>>()?))
     }
 
@@ -78,7 +77,7 @@ impl Store {
             c.where_sql()
         );
         let rows: Vec<ReferenceRow> =
-            on_pool!(&self.db, pool => bind_all(sqlx::query_as(&sql), c.args()).fetch_all(pool).await)?;
+            on_pool!(&self.db, pool => bind_all!(sqlx::query_as(&sql), c.args()).fetch_all(pool).await)?;
         rows.into_iter().map(ReferenceItem::try_from).collect()
     }
 

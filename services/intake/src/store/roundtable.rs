@@ -10,8 +10,7 @@ use tingjian_runtime::storage::{Tx, create_once};
 use tingjian_runtime::wire::{new_id, timestamp};
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
-use super::Store;
-use super::enterprise::{Arg, Conditions, SERVICE, UPDATE_ATTEMPTS, bind_all, placeholders};
+use super::{Arg, Conditions, SERVICE, Store, UPDATE_ATTEMPTS, placeholders};
 use crate::domain::{NewRoundtable, Roundtable, RoundtableFilter, to_micros};
 
 #[derive(sqlx::FromRow)]
@@ -195,7 +194,7 @@ impl Store {
             c.where_sql()
         );
         let rows: Vec<RoundtableRow> =
-            on_pool!(&self.db, pool => bind_all(sqlx::query_as(&sql), c.args()).fetch_all(pool).await)?;
+            on_pool!(&self.db, pool => bind_all!(sqlx::query_as(&sql), c.args()).fetch_all(pool).await)?;
         self.roundtables_with_children(rows).await
     }
 
