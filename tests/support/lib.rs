@@ -1,6 +1,8 @@
 //! Test support: each service started on `127.0.0.1:0` with a fresh database (SQLite or PostgreSQL)
 //! and its own development key, reached through the generated clients.
 
+pub mod events;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

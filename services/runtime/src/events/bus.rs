@@ -183,13 +183,10 @@ impl Subscription {
                     if remaining == 0 {
                         break;
                     }
-                    let mut batch = consumer
-                        .batch()
-                        .max_messages(remaining)
-                        .expires(share.max(Duration::from_millis(10)))
-                        .messages()
-                        .await
-                        .map_err(js_err)?;
+                    let expires = share.max(Duration::from_millis(10));
+                    let started = tokio::time::Instant::now();
+                    let mut batch =
+                        consumer.batch().max_messages(remaining).expires(expires).messages().await.map_err(js_err)?;
                     while let Some(message) = batch.next().await {
                         let message = message.map_err(js_err)?;
                         let attempt = message.info().map(|i| i.delivered.max(1) as u32).unwrap_or(1);
@@ -206,6 +203,17 @@ impl Subscription {
                             attempt,
                             handle: Handle::JetStream(Box::new(message)),
                         });
+                    }
+                    // JetStream ends a pull request at its expiry; a batch that only ended on the
+                    // client's own timeout, seconds later, was never answered: NATS restarted, or it
+                    // no longer has the durable consumer (restarted without its storage) and would stay
+                    // silent for ever. Report it, so the consumer subscribes again.
+                    if out.is_empty() && started.elapsed() >= expires + Duration::from_secs(4) {
+                        let info = consumer.cached_info();
+                        return Err(BusError::JetStream(format!(
+                            "no answer to a pull request of consumer {} on stream {}",
+                            info.name, info.stream_name
+                        )));
                     }
                 }
                 Ok(out)
@@ -231,13 +239,15 @@ impl Subscription {
         }
     }
 
-    /// Gives up on a delivery: keeps it as a dead letter with `reason`, then never delivers it again.
+    /// Gives up on a delivery: keeps it as a dead letter with `reason` (on one line, at most 1,000
+    /// characters, on either bus), then never delivers it again.
     pub async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), BusError> {
         let letter = DeadLetter {
             consumer: self.consumer.clone(),
             event_id: delivery.id.clone(),
             subject: delivery.subject.clone(),
-            reason: reason.to_owned(),
+            // The same text on both buses: a NATS header holds a single line.
+            reason: one_line(reason),
             attempts: delivery.attempt,
             payload: delivery.payload.clone(),
         };
@@ -601,6 +611,21 @@ impl JetStreamBus {
     }
 
     async fn publish(&self, messages: &[Outgoing]) -> Result<(), BusError> {
+        let result = self.publish_to_streams(messages).await;
+        if result.is_err() {
+            // The stream may be gone (NATS restarted without its storage, a stream deleted): make sure
+            // of it again on the next attempt rather than publishing into nothing for ever.
+            let mut ready = self.ready.lock().await;
+            for m in messages {
+                if let Some(service) = service_of(&m.subject) {
+                    ready.remove(service);
+                }
+            }
+        }
+        result
+    }
+
+    async fn publish_to_streams(&self, messages: &[Outgoing]) -> Result<(), BusError> {
         for m in messages {
             let Some(service) = service_of(&m.subject) else {
                 return Err(BusError::JetStream(format!("subject {} is not tingjian.<service>.<event>", m.subject)));

@@ -131,6 +131,19 @@ impl<H: Handler> Consumer<H> {
                             () = tokio::time::sleep(backoff) => {}
                         }
                         backoff = (backoff * 2).min(Duration::from_secs(30));
+                        if matches!(e, ConsumerError::Bus(_)) {
+                            // The durable subscription may be gone with the bus's state (NATS restarted
+                            // without its storage): subscribing again creates it anew if so.
+                            let sources: Vec<&str> = self.config.sources.iter().map(String::as_str).collect();
+                            tokio::select! {
+                                () = &mut stop => break,
+                                again = self.bus.subscribe(&self.config.name, &sources, self.config.ack_wait) => {
+                                    if let Ok(s) = again {
+                                        subscription = s;
+                                    }
+                                }
+                            }
+                        }
                     } else {
                         backoff = Duration::from_millis(500);
                     }
@@ -150,8 +163,18 @@ impl<H: Handler> Consumer<H> {
     /// Fetches and handles one batch; returns how many deliveries it handled.
     pub async fn poll(&self, subscription: &mut Subscription, wait: Duration) -> Result<usize, ConsumerError> {
         let deliveries = subscription.fetch(self.config.batch, wait).await?;
-        for delivery in &deliveries {
-            self.deliver(subscription, delivery).await?;
+        for (i, delivery) in deliveries.iter().enumerate() {
+            if let Err(e) = self.deliver(subscription, delivery).await {
+                // Hand back the rest of the batch (this delivery included) to come again at once and in
+                // order: left unacknowledged, it would only come back after `ack_wait`, behind the
+                // events that follow it.
+                for rest in &deliveries[i..] {
+                    if subscription.retry_later(rest, Duration::ZERO).await.is_err() {
+                        break;
+                    }
+                }
+                return Err(e);
+            }
         }
         Ok(deliveries.len())
     }
