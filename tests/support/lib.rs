@@ -2,17 +2,20 @@
 //! and its own development key, reached through the generated clients.
 
 pub mod events;
+pub mod suite;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tingjian_runtime::auth::{DevSigner, TokenRequest};
+use tingjian_runtime::peers::Peers;
 use tingjian_runtime::server::{GrpcServer, ServeError};
 use tingjian_runtime::settings::Settings;
 use tingjian_runtime::shutdown::Shutdown;
 use tingjian_runtime::storage::Backend;
 use tingjian_runtime::storage::testing::TestDatabase;
-use tingjian_runtime::{Authenticator, Role, ServiceModule};
+use tingjian_runtime::{Authenticator, Role, ServiceContext, ServiceModule};
 use tonic::transport::Channel;
 
 pub use tingjian_runtime::storage::Backend as StorageBackend;
@@ -29,20 +32,43 @@ pub struct TestService {
     signer: DevSigner,
     shutdown: Shutdown,
     handle: tokio::task::JoinHandle<Result<(), ServeError>>,
-    _keys: tempfile::TempDir,
+    _keys: Arc<tempfile::TempDir>,
+}
+
+/// How to start a service beside others: the key directory they share (so one token is accepted by
+/// all of them) and where its peers listen.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnOptions {
+    /// Key directory shared with other services; a fresh one when `None`.
+    pub keys: Option<Arc<tempfile::TempDir>>,
+    /// Address of the intake service it calls.
+    pub intake: Option<SocketAddr>,
+    /// Address of the supervision service it calls.
+    pub supervision: Option<SocketAddr>,
 }
 
 /// Starts `module` on a fresh database on `backend`; `None` when PostgreSQL is asked for but not
 /// reachable outside CI.
 pub async fn spawn(module: &ServiceModule, backend: Backend) -> Option<TestService> {
+    spawn_with(module, backend, SpawnOptions::default()).await
+}
+
+/// Starts `module` on a fresh database on `backend` with `options`.
+pub async fn spawn_with(module: &ServiceModule, backend: Backend, options: SpawnOptions) -> Option<TestService> {
     let database = TestDatabase::fresh(backend, &module.migrations).await?;
-    let keys = tempfile::tempdir().expect("key directory");
+    let keys = options.keys.unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("key directory")));
     let mut settings = Settings::defaults(module.name, 0);
     settings.auth.dev_key = Some(keys.path().join("dev.pem"));
-    let authenticator = Authenticator::from_settings(&settings.auth).expect("development key");
+    // Peers not given point at a closed port: a call to them fails as UNAVAILABLE.
+    let closed = SocketAddr::from(([127, 0, 0, 1], 9));
+    settings.peers.intake_url = format!("http://{}", options.intake.unwrap_or(closed));
+    settings.peers.supervision_url = format!("http://{}", options.supervision.unwrap_or(closed));
+    settings.peers.timeout = Duration::from_secs(5);
     let signer = DevSigner::load_or_create(&keys.path().join("dev.pem"), &settings.auth).expect("signer");
+    let authenticator = Authenticator::from_settings(&settings.auth).expect("development key");
     let mut server = GrpcServer::new(&settings.server, authenticator);
-    (module.register)(&mut server, database.db.clone());
+    let peers = Peers::connect_lazy(&settings.peers).expect("peer URLs");
+    (module.register)(&mut server, ServiceContext { db: database.db.clone(), peers });
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
@@ -57,14 +83,42 @@ pub async fn spawn(module: &ServiceModule, backend: Backend) -> Option<TestServi
     Some(TestService { addr, channel, database, signer, shutdown, handle, _keys: keys })
 }
 
+/// Who a test call is made as.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The token's subject.
+    pub subject: String,
+    /// The caller's organisation.
+    pub organisation: String,
+    /// The caller's roles.
+    pub roles: Vec<Role>,
+}
+
+impl Identity {
+    /// `subject` of `organisation` holding `roles`.
+    pub fn new(subject: &str, organisation: &str, roles: &[Role]) -> Self {
+        Self { subject: subject.into(), organisation: organisation.into(), roles: roles.to_vec() }
+    }
+}
+
 impl TestService {
+    /// The key directory, to share with services started beside this one.
+    pub fn keys(&self) -> Arc<tempfile::TempDir> {
+        self._keys.clone()
+    }
+
     /// A token for a caller holding `roles`.
     pub fn token(&self, roles: &[Role]) -> String {
+        self.token_as(&Identity::new("test-user", "舟山市政协办公室", roles))
+    }
+
+    /// A token for `who`.
+    pub fn token_as(&self, who: &Identity) -> String {
         self.signer
             .mint(&TokenRequest {
-                subject: "test-user".into(),
-                organisation: "舟山市政协办公室".into(),
-                roles: roles.to_vec(),
+                subject: who.subject.clone(),
+                organisation: who.organisation.clone(),
+                roles: who.roles.clone(),
                 name: Some("测试员".into()),
                 ttl: Duration::from_secs(600),
             })
@@ -73,8 +127,13 @@ impl TestService {
 
     /// `message` as a request bearing a token for `roles`.
     pub fn request<T>(&self, message: T, roles: &[Role]) -> tonic::Request<T> {
+        self.request_as(message, &Identity::new("test-user", "舟山市政协办公室", roles))
+    }
+
+    /// `message` as a request bearing a token for `who`.
+    pub fn request_as<T>(&self, message: T, who: &Identity) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        let bearer = format!("Bearer {}", self.token(roles)).parse().expect("ascii token");
+        let bearer = format!("Bearer {}", self.token_as(who)).parse().expect("ascii token");
         request.metadata_mut().insert("authorization", bearer);
         request
     }

@@ -5,12 +5,13 @@
 
 pub mod api;
 pub mod domain;
+pub mod peers;
 pub mod store;
 
 use sqlx::migrate::Migrator;
 use tingjian_proto::consultation::v1::consultation_service_server::ConsultationServiceServer;
 use tingjian_runtime::server::{GrpcServer, authenticated};
-use tingjian_runtime::{Database, Migrations, ServiceModule};
+use tingjian_runtime::{Migrations, ServiceContext, ServiceModule};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -23,8 +24,12 @@ pub static MODULE: ServiceModule = ServiceModule {
     register,
 };
 
-fn register(server: &mut GrpcServer, db: Database) {
-    let api = api::ConsultationApi::new(store::Store::new(db));
+fn register(server: &mut GrpcServer, context: ServiceContext) {
+    let api = api::ConsultationApi::new(
+        store::Store::new(context.db),
+        peers::Intake::new(&context.peers),
+        peers::Supervision::new(&context.peers),
+    );
     let limit = server.max_message_bytes();
     let service = ConsultationServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
     let service = authenticated(service, server.auth_interceptor());

@@ -10,7 +10,7 @@ pub mod store;
 use sqlx::migrate::Migrator;
 use tingjian_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use tingjian_runtime::server::{GrpcServer, authenticated};
-use tingjian_runtime::{Database, Migrations, ServiceModule};
+use tingjian_runtime::{Migrations, ServiceContext, ServiceModule};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -23,8 +23,8 @@ pub static MODULE: ServiceModule = ServiceModule {
     register,
 };
 
-fn register(server: &mut GrpcServer, db: Database) {
-    let api = api::IntakeApi::new(store::Store::new(db));
+fn register(server: &mut GrpcServer, context: ServiceContext) {
+    let api = api::IntakeApi::new(store::Store::new(context.db));
     let limit = server.max_message_bytes();
     let service = IntakeServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
     let service = authenticated(service, server.auth_interceptor());

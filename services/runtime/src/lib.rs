@@ -8,7 +8,10 @@
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod fields;
 pub mod metrics;
+pub mod paging;
+pub mod peers;
 pub mod settings;
 pub mod shutdown;
 pub mod storage;
@@ -23,4 +26,4 @@ pub use error::{FieldViolation, ServiceError};
 pub use settings::{Secret, Settings};
 pub use storage::{Database, Migrations};
 pub mod service;
-pub use service::ServiceModule;
+pub use service::{ServiceContext, ServiceModule};

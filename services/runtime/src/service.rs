@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::auth::Authenticator;
 use crate::events::bus::Bus;
 use crate::events::relay::{Relay, RelayConfig};
+use crate::peers::Peers;
 use crate::server::GrpcServer;
 use crate::settings::Settings;
 use crate::shutdown::Shutdown;
@@ -21,8 +22,17 @@ pub struct ServiceModule {
     pub default_port: u16,
     /// Embedded migrations, one set per backend.
     pub migrations: Migrations,
-    /// Adds the service's APIs, backed by `db`, to `server`.
-    pub register: fn(&mut GrpcServer, Database),
+    /// Adds the service's APIs, backed by the context's database, to `server`.
+    pub register: fn(&mut GrpcServer, ServiceContext),
+}
+
+/// What a service's APIs are built on: its own database and channels to the other services.
+#[derive(Debug, Clone)]
+pub struct ServiceContext {
+    /// The service's own (migrated) database.
+    pub db: Database,
+    /// The other services it calls.
+    pub peers: Peers,
 }
 
 impl ServiceModule {
@@ -80,7 +90,8 @@ async fn serve(module: ServiceModule, settings: Settings, started: Instant) -> B
     let authenticator = Authenticator::from_settings(&settings.auth)?;
     let db = module.open_database(&settings).await?;
     let mut server = GrpcServer::new(&settings.server, authenticator);
-    (module.register)(&mut server, db.clone());
+    let peers = Peers::connect_lazy(&settings.peers)?;
+    (module.register)(&mut server, ServiceContext { db: db.clone(), peers });
     let listener = crate::server::bind(settings.listen_addr).await?;
     let addr = listener.local_addr()?;
     tracing::info!(

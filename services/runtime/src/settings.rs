@@ -76,6 +76,20 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Where events travel.
     pub events: EventSettings,
+    /// Where the other services of the suite listen.
+    pub peers: PeerSettings,
+}
+
+/// Where the other services listen, for the calls one service makes to another (consultation reads
+/// intake's common issues and creates supervision's cases).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerSettings {
+    /// URL of the intake service, e.g. `http://intake:50051`.
+    pub intake_url: String,
+    /// URL of the supervision service, e.g. `http://supervision:50053`.
+    pub supervision_url: String,
+    /// A call to another service taking longer than this fails with UNAVAILABLE.
+    pub timeout: Duration,
 }
 
 /// Where events travel: NATS JetStream when a URL is set, else the embedded bus file.
@@ -205,6 +219,9 @@ const KEYS: &[Key] = &[
     Key { key: "auth.leeway", env: "TINGJIAN_AUTH_LEEWAY", secret: false },
     Key { key: "events.nats_url", env: "TINGJIAN_NATS_URL", secret: true },
     Key { key: "events.bus_path", env: "TINGJIAN_BUS_PATH", secret: false },
+    Key { key: "peers.intake_url", env: "TINGJIAN_INTAKE_URL", secret: false },
+    Key { key: "peers.supervision_url", env: "TINGJIAN_SUPERVISION_URL", secret: false },
+    Key { key: "peers.timeout", env: "TINGJIAN_PEER_TIMEOUT", secret: false },
 ];
 
 /// Environment variable naming the optional settings file.
@@ -248,6 +265,11 @@ impl Settings {
                 leeway: Duration::from_secs(30),
             },
             events: EventSettings { nats_url: None, bus_path: PathBuf::from("bus.db") },
+            peers: PeerSettings {
+                intake_url: "http://127.0.0.1:50051".to_owned(),
+                supervision_url: "http://127.0.0.1:50053".to_owned(),
+                timeout: Duration::from_secs(10),
+            },
         }
     }
 
@@ -374,6 +396,9 @@ impl Settings {
                 }
             }
             "events.bus_path" => self.events.bus_path = PathBuf::from(non_empty(raw).map_err(invalid)?),
+            "peers.intake_url" => self.peers.intake_url = parse_http_url(raw).map_err(invalid)?,
+            "peers.supervision_url" => self.peers.supervision_url = parse_http_url(raw).map_err(invalid)?,
+            "peers.timeout" => self.peers.timeout = parse_duration(raw).map_err(invalid)?,
             other => unreachable!("setting {other} has no parser"),
         }
         Ok(())
@@ -412,6 +437,16 @@ fn parse_positive<T: std::str::FromStr + PartialOrd + Default>(raw: &str) -> Res
     match raw.parse::<T>() {
         Ok(v) if v > T::default() => Ok(v),
         _ => Err("expected a positive whole number".to_owned()),
+    }
+}
+
+fn parse_http_url(raw: &str) -> Result<String, String> {
+    let rest = raw.strip_prefix("http://").or_else(|| raw.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+            Ok(raw.trim_end_matches('/').to_owned())
+        }
+        _ => Err("expected an http:// or https:// URL, e.g. http://intake:50051".into()),
     }
 }
 

@@ -11,7 +11,7 @@ use sqlx::migrate::Migrator;
 use tingjian_proto::supervision::v1::discipline_inspection_service_server::DisciplineInspectionServiceServer;
 use tingjian_proto::supervision::v1::supervision_service_server::SupervisionServiceServer;
 use tingjian_runtime::server::{GrpcServer, authenticated};
-use tingjian_runtime::{Database, Migrations, ServiceModule};
+use tingjian_runtime::{Migrations, ServiceContext, ServiceModule};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -24,8 +24,8 @@ pub static MODULE: ServiceModule = ServiceModule {
     register,
 };
 
-fn register(server: &mut GrpcServer, db: Database) {
-    let store = store::Store::new(db);
+fn register(server: &mut GrpcServer, context: ServiceContext) {
+    let store = store::Store::new(context.db);
     let api = api::SupervisionApi::new(store.clone());
     let limit = server.max_message_bytes();
     let service = SupervisionServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);

@@ -1,6 +1,7 @@
 //! `tingjian`: the whole suite in one process (`tingjian up`), database migrations, development
 //! tokens, and client commands for people and scripts.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -9,10 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use tingjian_runtime::auth::{DevSigner, TokenRequest};
 use tingjian_runtime::events::bus::Bus;
 use tingjian_runtime::events::relay::{Relay, RelayConfig};
+use tingjian_runtime::peers::Peers;
 use tingjian_runtime::server::GrpcServer;
 use tingjian_runtime::settings::{DatabaseSettings, Settings};
 use tingjian_runtime::shutdown::Shutdown;
-use tingjian_runtime::{Authenticator, Database, Role, Secret, ServiceModule};
+use tingjian_runtime::{Authenticator, Database, Role, Secret, ServiceContext, ServiceModule};
 
 mod client;
 
@@ -184,19 +186,24 @@ async fn up(args: UpArgs, started: Instant) -> BoxResult<ExitCode> {
 
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create the data directory {}: {e}", args.data_dir.display()))?;
+    let listener = tingjian_runtime::server::bind(settings.listen_addr).await?;
+    let addr = listener.local_addr()?;
+    // The services of the suite call each other on the suite's own address.
+    let own = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    settings.peers.intake_url = format!("http://{own}");
+    settings.peers.supervision_url = format!("http://{own}");
+    let peers = Peers::connect_lazy(&settings.peers)?;
     let authenticator = Authenticator::from_settings(&settings.auth)?;
     let mut server = GrpcServer::new(&settings.server, authenticator);
     let mut databases = Vec::new();
     for module in MODULES {
         let db = Database::connect(&sqlite_settings(&args.data_dir, module.name), module.name).await?;
         db.migrate(&module.migrations).await?;
-        (module.register)(&mut server, db.clone());
+        (module.register)(&mut server, ServiceContext { db: db.clone(), peers: peers.clone() });
         databases.push(db);
     }
 
     let bus = tingjian_runtime::service::connect_bus(&settings).await?;
-    let listener = tingjian_runtime::server::bind(settings.listen_addr).await?;
-    let addr = listener.local_addr()?;
     let signer = DevSigner::load_or_create(&args.data_dir.join(DEV_KEY_FILE), &settings.auth)?;
     let dev_token = signer.mint(&TokenRequest {
         subject: "dev".into(),

@@ -355,15 +355,7 @@ pub fn canonical_request(fields: &[&str]) -> String {
     fields.join("\u{1f}")
 }
 
-/// The expected revision an etag names: `None` for an empty etag (no check); a malformed etag names a
-/// revision that never exists, so the check fails with ABORTED as for a stale one.
-pub fn etag_version(etag: &str) -> Option<i64> {
-    let etag = etag.trim();
-    if etag.is_empty() {
-        return None;
-    }
-    Some(etag.strip_prefix('v').and_then(|n| n.parse::<i64>().ok()).filter(|n| *n > 0).unwrap_or(-1))
-}
+pub use tingjian_runtime::fields::etag_version;
 
 /// The distinct values of `items`, in order of first appearance.
 pub fn distinct_in_order<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<String> {

@@ -542,47 +542,7 @@ pub fn request_fingerprint(kind: &str, parts: &[&str]) -> String {
     format!("{hash:032x}")
 }
 
-/// Appends `value` to `out` behind its length in bytes (`{len}:{value}`), so that parts written one
-/// after another read back unambiguously.
-pub fn push_length_prefixed(out: &mut String, value: &str) {
-    out.push_str(&value.len().to_string());
-    out.push(':');
-    out.push_str(value);
-}
-
-/// Checks an update mask against the fields a method may change (`*` means all of them): at least
-/// one path, each known; INVALID_ARGUMENT on `update_mask` otherwise. Returns the paths in `allowed`
-/// order, without duplicates.
-pub fn parse_update_mask(
-    paths: &[String],
-    allowed: &'static [&'static str],
-) -> Result<Vec<&'static str>, ServiceError> {
-    let listed = || allowed.join(", ");
-    if paths.is_empty() {
-        return Err(ServiceError::invalid(
-            "update_mask",
-            format!("is required: name the fields to change ({})", listed()),
-        ));
-    }
-    if paths.iter().any(|p| p.trim() == "*") {
-        return Ok(allowed.to_vec());
-    }
-    let unknown: Vec<&str> = paths.iter().map(|p| p.trim()).filter(|p| !allowed.contains(p)).collect();
-    if !unknown.is_empty() {
-        return Err(ServiceError::invalid(
-            "update_mask",
-            format!("cannot change {}; the fields that can be changed are {}", unknown.join(", "), listed()),
-        ));
-    }
-    Ok(allowed.iter().copied().filter(|a| paths.iter().any(|p| p.trim() == *a)).collect())
-}
-
-/// Whether a caller's etag is stale for a record at `version`: an empty etag is never stale (no
-/// check); any other value must equal the record's current etag.
-pub fn etag_is_stale(etag: &str, version: i64) -> bool {
-    let etag = etag.trim();
-    !etag.is_empty() && etag != tingjian_runtime::wire::etag(version)
-}
+pub use tingjian_runtime::fields::{etag_is_stale, parse_update_mask, push_length_prefixed};
 
 /// An instant at microsecond precision, as both backends store it.
 pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {

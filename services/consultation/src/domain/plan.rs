@@ -1,4 +1,4 @@
-//! The consultation domain: annual plans. Pure rules, no transport or storage types.
+//! Annual plans (年度重大协商计划).
 
 use chrono::{DateTime, Utc};
 use tingjian_runtime::ServiceError;

@@ -1,16 +1,12 @@
-//! The consultation store: the service's own tables, on SQLite or PostgreSQL through the same queries.
+//! Stored annual plans (年度重大协商计划).
 
 use chrono::{DateTime, Utc};
 use tingjian_runtime::storage::create_once;
-use tingjian_runtime::{Database, ServiceError, on_pool};
+use tingjian_runtime::{ServiceError, on_pool};
 
-use crate::domain::{NewPlan, Plan};
+use super::Store;
 
-/// Reads and writes the consultation tables.
-#[derive(Debug, Clone)]
-pub struct Store {
-    db: Database,
-}
+use crate::domain::plan::{NewPlan, Plan};
 
 #[derive(sqlx::FromRow)]
 struct PlanRow {
@@ -41,11 +37,6 @@ const SELECT_PLAN: &str =
     "SELECT id, year, title, description, version, created_by, create_time, update_time FROM plan";
 
 impl Store {
-    /// A store on `db` (already migrated).
-    pub fn new(db: Database) -> Self {
-        Self { db }
-    }
-
     /// Creates a year's plan. A repeated `request_id` returns the first call's plan; a second plan
     /// for the same year is ALREADY_EXISTS.
     pub async fn create_plan(

@@ -1,27 +1,12 @@
-//! The gRPC adapter of the consultation service: translates between the v1 contract and the domain,
-//! checks the caller, and delegates to the store.
+//! The API of annual plans (年度重大协商计划).
 
 use tingjian_proto::consultation::v1 as pb;
-use tingjian_proto::consultation::v1::consultation_service_server::ConsultationService;
 use tingjian_runtime::wire::{etag, parse_id, parse_request_id, timestamp};
-use tingjian_runtime::{Caller, Role, ServiceError};
+use tingjian_runtime::{Caller, ServiceError};
 use tonic::{Request, Response, Status};
 
-use crate::domain::{NewPlan, Plan};
-use crate::store::Store;
-
-/// The consultation service's gRPC API.
-#[derive(Debug, Clone)]
-pub struct ConsultationApi {
-    store: Store,
-}
-
-impl ConsultationApi {
-    /// An API over `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
-    }
-}
+use super::{ConsultationApi, ORGANISERS};
+use crate::domain::plan::{NewPlan, Plan};
 
 fn to_proto(plan: Plan) -> pb::Plan {
     pb::Plan {
@@ -37,15 +22,14 @@ fn to_proto(plan: Plan) -> pb::Plan {
     }
 }
 
-#[tonic::async_trait]
-impl ConsultationService for ConsultationApi {
+impl ConsultationApi {
     #[tracing::instrument(skip_all, fields(plan.id))]
-    async fn create_plan(
+    pub(super) async fn create_plan_impl(
         &self,
         request: Request<pb::CreatePlanRequest>,
     ) -> Result<Response<pb::CreatePlanResponse>, Status> {
         let caller = Caller::of(&request)?.clone();
-        caller.require_any(&[Role::Staff, Role::SystemAdmin])?;
+        caller.require_any(&ORGANISERS)?;
         let body = request.into_inner();
         let plan = body.plan.ok_or_else(|| ServiceError::invalid("plan", "is required"))?;
         let new = NewPlan::parse(plan.year, &plan.title, &plan.description, "plan")?;
@@ -56,10 +40,29 @@ impl ConsultationService for ConsultationApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_plan(&self, request: Request<pb::GetPlanRequest>) -> Result<Response<pb::GetPlanResponse>, Status> {
+    pub(super) async fn get_plan_impl(
+        &self,
+        request: Request<pb::GetPlanRequest>,
+    ) -> Result<Response<pb::GetPlanResponse>, Status> {
         Caller::of(&request)?;
         let id = parse_id(&request.get_ref().id, "id")?;
         let plan = self.store.get_plan(&id).await?;
         Ok(Response::new(pb::GetPlanResponse { plan: Some(to_proto(plan)) }))
+    }
+
+    pub(super) async fn list_plans_impl(
+        &self,
+        request: Request<pb::ListPlansRequest>,
+    ) -> Result<Response<pb::ListPlansResponse>, Status> {
+        let _ = request;
+        Err(ServiceError::FailedPrecondition("ListPlans is not available yet".into()).into())
+    }
+
+    pub(super) async fn update_plan_impl(
+        &self,
+        request: Request<pb::UpdatePlanRequest>,
+    ) -> Result<Response<pb::UpdatePlanResponse>, Status> {
+        let _ = request;
+        Err(ServiceError::FailedPrecondition("UpdatePlan is not available yet".into()).into())
     }
 }

@@ -1,0 +1,1 @@
+//! Consultation: end_to_end.
