@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use tingjian_consultation::domain::NewPlan;
+use tingjian_consultation::domain::plan::NewPlan;
 use tingjian_intake::domain::{EnterpriseInput, NewEnterprise, ReferenceKind};
 use tingjian_intake::store::Store;
 use tingjian_runtime::storage::testing::TestDatabase;
