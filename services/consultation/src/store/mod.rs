@@ -1,7 +1,14 @@
 //! The consultation store: the service's own tables, on SQLite or PostgreSQL through the same queries.
 //! One file per area.
 
+mod expert;
+mod invitation;
 mod plan;
+mod report;
+mod session;
+mod suggestion;
+mod team;
+mod topic;
 
 use tingjian_runtime::Database;
 

@@ -1,0 +1,5 @@
+//! Stored expert records.
+
+use super::Store;
+
+impl Store {}

@@ -1,0 +1,5 @@
+//! Stored invitation records.
+
+use super::Store;
+
+impl Store {}

@@ -1,0 +1,5 @@
+//! Stored report records.
+
+use super::Store;
+
+impl Store {}

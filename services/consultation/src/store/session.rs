@@ -1,0 +1,5 @@
+//! Stored session records.
+
+use super::Store;
+
+impl Store {}

@@ -1,0 +1,5 @@
+//! Stored suggestion records.
+
+use super::Store;
+
+impl Store {}

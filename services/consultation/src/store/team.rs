@@ -1,0 +1,5 @@
+//! Stored team records.
+
+use super::Store;
+
+impl Store {}

@@ -1,0 +1,5 @@
+//! Stored topic records.
+
+use super::Store;
+
+impl Store {}
