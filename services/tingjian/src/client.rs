@@ -61,12 +61,12 @@ async fn intake(args: &ClientArgs) -> BoxResult<Intake> {
 }
 
 /// The request id given, or a fresh one: the same command repeated with `--request-id` acts once.
-fn request_id(given: String) -> String {
+pub(crate) fn request_id(given: String) -> String {
     if given.is_empty() { tingjian_runtime::wire::new_id() } else { given }
 }
 
 /// Turns a refused call into a readable error: the code, the message and each offending field.
-fn explain(status: tonic::Status) -> Box<dyn std::error::Error + Send + Sync> {
+pub(crate) fn explain(status: tonic::Status) -> Box<dyn std::error::Error + Send + Sync> {
     use tonic_types::StatusExt;
     match status.get_error_details().bad_request() {
         Some(bad) if !bad.field_violations.is_empty() => {

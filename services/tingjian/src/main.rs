@@ -17,6 +17,7 @@ use tingjian_runtime::shutdown::Shutdown;
 use tingjian_runtime::{Authenticator, Database, Role, Secret, ServiceContext, ServiceModule};
 
 mod client;
+mod consult;
 
 use client::{ClientArgs, Output};
 
@@ -62,6 +63,9 @@ enum Command {
     List(client::EnterpriseListArgs),
     /// Merge demands into a new common issue (合并同类项).
     Merge(client::MergeArgs),
+    /// Consultation: plans, topics, invitations, sessions, contributions, suggestions (见).
+    #[command(subcommand)]
+    Consult(consult::ConsultCommand),
     /// List the events consumers gave up on (the dead letters), with the reason.
     DeadLetters(DeadLetterArgs),
 }
@@ -153,6 +157,7 @@ fn main() -> ExitCode {
             Command::Demand(command) => client::demand(command).await.map(|()| ExitCode::SUCCESS),
             Command::List(args) => client::enterprise_list(args).await.map(|()| ExitCode::SUCCESS),
             Command::Merge(args) => client::merge(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Consult(command) => consult::consult(command).await.map(|()| ExitCode::SUCCESS),
         }
     });
     match result {
