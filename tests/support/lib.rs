@@ -179,3 +179,27 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// The events a service wrote to its outbox, oldest first: (subject, event type, envelope).
+pub async fn outbox(service: &TestService) -> Vec<(String, String, tingjian_proto::common::v1::Event)> {
+    use prost::Message as _;
+    let rows: Vec<(String, String, Vec<u8>)> = tingjian_runtime::on_pool!(&service.database.db, pool => {
+        sqlx::query_as("SELECT subject, event_type, envelope FROM event_outbox ORDER BY seq").fetch_all(pool).await
+    })
+    .expect("outbox");
+    rows.into_iter()
+        .map(|(subject, kind, envelope)| {
+            (subject, kind, tingjian_proto::common::v1::Event::decode(envelope.as_slice()).expect("envelope"))
+        })
+        .collect()
+}
+
+/// The payloads of the events of `event_type` in a service's outbox, oldest first, with their subjects.
+pub async fn outbox_payloads<M: prost::Message + Default>(service: &TestService, event_type: &str) -> Vec<(String, M)> {
+    outbox(service)
+        .await
+        .into_iter()
+        .filter(|(_, kind, _)| kind == event_type)
+        .map(|(subject, _, event)| (subject, M::decode(event.data.as_slice()).expect("payload")))
+        .collect()
+}

@@ -163,3 +163,204 @@ fn client_commands_need_a_token_and_a_server() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("token"), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+/// A consultation from the command line: a topic planned from a real common issue, invitees proposed
+/// from the enterprises behind it, an interactive session (心贴心) with two entrepreneurs' questions and a
+/// leader's answers, closed with minutes, and a suggestion submitted to the government.
+#[test]
+fn a_consultation_run_from_the_command_line() {
+    let suite = Suite::start();
+    let mut enterprises = Vec::new();
+    let mut demands = Vec::new();
+    for (name, code) in
+        [("舟山市海丰远洋渔业有限公司", "91330900400000018R"), ("舟山市宏润远洋捕捞有限公司", "91330900400000026L")]
+    {
+        let out = suite.run(&[
+            "enterprise",
+            "register",
+            "--name",
+            name,
+            "--credit-code",
+            code,
+            "--district",
+            "普陀区",
+            "--industry",
+            "远洋渔业",
+            "-o",
+            "json",
+        ]);
+        let id = json(&out)[0]["id"].as_str().expect("id").to_owned();
+        let out = suite.run(&[
+            "demand",
+            "submit",
+            "--enterprise",
+            &id,
+            "--title",
+            "企业综合融资成本偏高",
+            "--text",
+            "希望协调金融机构降低综合融资成本。",
+            "--category",
+            "金融信贷",
+            "-o",
+            "json",
+        ]);
+        demands.push(json(&out)["id"].as_str().expect("id").to_owned());
+        enterprises.push(id);
+    }
+    let mut merge =
+        vec!["merge", "--title", "企业融资成本偏高", "--reason", "同类诉求", "--category", "金融信贷", "-o", "json"];
+    merge.extend(demands.iter().map(String::as_str));
+    let issue = json(&suite.run(&merge))["id"].as_str().expect("issue id").to_owned();
+
+    let plan =
+        json(&suite.run(&["consult", "plan", "--year", "2026", "--title", "2026年度政企协商计划", "-o", "json"]));
+    let plan_id = plan["id"].as_str().expect("plan id");
+    let topic = json(&suite.run(&[
+        "consult",
+        "topic",
+        "--plan",
+        plan_id,
+        "--title",
+        "降低企业综合融资成本",
+        "--issue",
+        &issue,
+        "--leader-title",
+        "市长",
+        "--format",
+        "interactive",
+        "--group",
+        "skilled_talent:高技能人才",
+        "--adopt",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(topic["status"], "已纳入计划", "{topic}");
+    let topic_id = topic["id"].as_str().expect("topic id");
+
+    let proposed = suite.run(&["consult", "invite", "--topic", topic_id]);
+    assert!(proposed.contains("舟山市海丰远洋渔业有限公司") && proposed.contains("共性问题"), "{proposed}");
+    let invitations = json(&suite.run(&["consult", "invite", "--topic", topic_id, "-o", "json"]));
+    let enterprise_invitations: Vec<String> = invitations
+        .as_array()
+        .expect("invitations")
+        .iter()
+        .filter(|i| enterprises.iter().any(|e| i["invitee_id"] == e.as_str()))
+        .map(|i| i["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(enterprise_invitations.len(), 2, "{invitations}");
+    let mut accept = vec!["consult", "accept"];
+    accept.extend(enterprise_invitations.iter().map(String::as_str));
+    suite.run(&accept);
+
+    let session = json(&suite.run(&[
+        "consult",
+        "session",
+        "--topic",
+        topic_id,
+        "--title",
+        "企业融资降本心贴心协商",
+        "--venue",
+        "舟山总商会政协委员会客厅",
+        "--start",
+        "2026-12-01 09:00",
+        "-o",
+        "json",
+    ]));
+    let session_id = session["id"].as_str().expect("session id").to_owned();
+    let entrepreneurs: Vec<String> = session["participants"]
+        .as_array()
+        .expect("participants")
+        .iter()
+        .filter(|p| p["role"] == "企业家")
+        .map(|p| p["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(entrepreneurs.len(), 2, "{session}");
+    let leader = suite.run(&[
+        "consult",
+        "join",
+        "--session",
+        &session_id,
+        "--role",
+        "leader",
+        "--name",
+        "王市长",
+        "--affiliation",
+        "舟山市人民政府",
+    ]);
+    let leader_id = leader.split_whitespace().nth(1).expect("participant id").to_owned();
+
+    let said = suite.run(&[
+        "consult",
+        "say",
+        "--session",
+        &session_id,
+        "--speaker",
+        &entrepreneurs[0],
+        "--kind",
+        "question",
+        "渔船抵押贷款利率能否下调？",
+    ]);
+    assert!(said.contains("第 1 条 [问]"), "{said}");
+    suite.run(&[
+        "consult",
+        "say",
+        "--session",
+        &session_id,
+        "--speaker",
+        &leader_id,
+        "--kind",
+        "answer",
+        "协调银行专项产品。",
+    ]);
+    let refused = suite.fail(&[
+        "consult",
+        "close",
+        "--session",
+        &session_id,
+        "--minutes",
+        "会议纪要",
+        "--conclusion",
+        "协调降低融资成本",
+    ]);
+    assert!(refused.contains("FailedPrecondition") && refused.contains('2'), "{refused}");
+    let said = suite.run(&[
+        "consult",
+        "say",
+        "--session",
+        &session_id,
+        "--speaker",
+        &entrepreneurs[1],
+        "--kind",
+        "rebuttal",
+        "专项产品门槛太高。",
+    ]);
+    assert!(said.contains("第 3 条 [辩]") && said.contains("问答辩占比 100%"), "{said}");
+
+    let shown = suite.run(&["consult", "show", &session_id]);
+    assert!(shown.contains("1. [问]") && shown.contains("王市长") && shown.contains("3. [辩]"), "{shown}");
+    let closed = suite.run(&[
+        "consult",
+        "close",
+        "--session",
+        &session_id,
+        "--minutes",
+        "会议纪要：企业反映融资成本偏高。",
+        "--conclusion",
+        "协调金融机构推出专项信贷产品",
+    ]);
+    assert!(closed.contains("已结束：出席 3 人，达成共识 1 条"), "{closed}");
+
+    let suggestion = suite.run(&[
+        "consult",
+        "suggest",
+        "--session",
+        &session_id,
+        "--title",
+        "争取金融机构降低远洋渔业企业综合融资成本",
+        "--text",
+        "建议市政府协调金融机构推出远洋渔业专项信贷产品。",
+        "--submit-to",
+        "government",
+    ]);
+    assert!(suggestion.contains("（已报送）"), "{suggestion}");
+}
