@@ -8,7 +8,9 @@ use tingjian_runtime::time::YEARS;
 /// Longest plan title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Longest plan description, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+pub const MAX_DESCRIPTION_CHARS: usize = 5000;
+/// Fields UpdatePlan may change.
+pub const UPDATABLE: &[&str] = &["title", "description"];
 
 /// A year's plan to create (年度重大协商计划), every field checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +58,8 @@ pub struct Plan {
     pub id: String,
     /// The checked fields.
     pub fields: NewPlan,
+    /// Number of topics in the plan (all statuses).
+    pub topic_count: i64,
     /// Revision (the etag).
     pub version: i64,
     /// Who created it.
