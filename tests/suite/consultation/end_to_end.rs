@@ -68,7 +68,7 @@ async fn from_common_issue_to_supervised_case(backend: StorageBackend) {
         .into_inner()
         .topic
         .expect("topic");
-    assert_eq!(topic.common_issue_ids, [issue.id.clone()]);
+    assert_eq!(topic.common_issue_ids, std::slice::from_ref(&issue.id));
     let topic = consultation
         .adopt_topic(suite.as_(&staff(), pb::AdoptTopicRequest { id: topic.id.clone(), etag: topic.etag.clone() }))
         .await
@@ -240,7 +240,7 @@ async fn from_common_issue_to_supervised_case(backend: StorageBackend) {
         .suggestion
         .expect("suggestion");
     assert_eq!(suggestion.topic_id, topic.id, "the topic comes from the session");
-    assert_eq!(suggestion.common_issue_ids, [issue.id.clone()], "the topic's common issues by default");
+    assert_eq!(suggestion.common_issue_ids, std::slice::from_ref(&issue.id), "the topic's common issues by default");
     let suggestion = consultation
         .submit_suggestion(suite.as_(
             &staff(),
@@ -332,7 +332,7 @@ async fn from_common_issue_to_supervised_case(backend: StorageBackend) {
     }
     let closed_events: Vec<(String, pb::SessionClosed)> =
         outbox_payloads(&suite.consultation, "tingjian.consultation.session_closed").await;
-    assert_eq!(closed_events[0].1.common_issue_ids, [issue.id.clone()]);
+    assert_eq!(closed_events[0].1.common_issue_ids, std::slice::from_ref(&issue.id));
     assert_eq!(closed_events[0].1.speaking_enterprise_ids, [enterprises[0].clone()]);
     let dispatched = outbox(&suite.supervision).await;
     assert_eq!(dispatched.iter().filter(|(_, kind, _)| kind == "tingjian.supervision.case_dispatched").count(), 1);

@@ -249,11 +249,11 @@ async fn teams_are_formed_listed_and_updated(backend: StorageBackend) {
         committee: committee.into(),
         ..Default::default()
     };
-    assert_eq!(list_teams(&suite, &mut client, by(&haifeng, "", "")).await, [first.id.clone()]);
+    assert_eq!(list_teams(&suite, &mut client, by(&haifeng, "", "")).await, std::slice::from_ref(&first.id));
     assert_eq!(list_teams(&suite, &mut client, by("", "member-li", "")).await, [second.id.clone(), first.id.clone()]);
-    assert_eq!(list_teams(&suite, &mut client, by("", "member-chen", "")).await, [first.id.clone()]);
-    assert_eq!(list_teams(&suite, &mut client, by("", "member-wu", "")).await, [second.id.clone()]);
-    assert_eq!(list_teams(&suite, &mut client, by("", "", "港航物流委员会")).await, [second.id.clone()]);
+    assert_eq!(list_teams(&suite, &mut client, by("", "member-chen", "")).await, std::slice::from_ref(&first.id));
+    assert_eq!(list_teams(&suite, &mut client, by("", "member-wu", "")).await, std::slice::from_ref(&second.id));
+    assert_eq!(list_teams(&suite, &mut client, by("", "", "港航物流委员会")).await, std::slice::from_ref(&second.id));
     assert!(list_teams(&suite, &mut client, by("", "member-zhao", "")).await.is_empty());
     let status =
         client.list_service_teams(suite.as_(&staff(), by("不是编号", "", ""))).await.expect_err("bad enterprise id");
@@ -303,7 +303,7 @@ async fn teams_are_formed_listed_and_updated(backend: StorageBackend) {
     let members: Vec<_> = updated.members.iter().map(|m| m.member.clone().expect("member").id).collect();
     assert_eq!(members, ["member-li", "member-sun"]);
     assert_eq!(list_teams(&suite, &mut client, by("", "member-chen", "")).await, Vec::<String>::new());
-    assert_eq!(list_teams(&suite, &mut client, by("", "member-sun", "")).await, [first.id.clone()]);
+    assert_eq!(list_teams(&suite, &mut client, by("", "member-sun", "")).await, std::slice::from_ref(&first.id));
 
     // A stale etag is ABORTED and changes nothing.
     let request = pb::UpdateServiceTeamRequest { team: Some(change.clone()), update_mask: mask(&["committee"]) };
@@ -590,7 +590,7 @@ async fn demands_become_a_service_list(backend: StorageBackend) {
     let by_team = pb::GetServiceListRequest { team_id: team.id.clone(), ..Default::default() };
     let list = service_list(&suite, &mut client, by_team).await;
     assert_eq!(list.entries, [first.clone(), second.clone()]);
-    assert_eq!(list.unmapped_demand_ids, [patent.id.clone()]);
+    assert_eq!(list.unmapped_demand_ids, std::slice::from_ref(&patent.id));
     assert_eq!(service_list(&suite, &mut client, by_enterprise).await, list);
     let both = pb::GetServiceListRequest { team_id: team.id.clone(), enterprise_id: haifeng.clone() };
     assert_eq!(service_list(&suite, &mut client, both).await, list);
