@@ -1,9 +1,11 @@
 //! supervision — 商: the service that makes the answers happen.
 //!
 //! Layers: [`api`] (the gRPC adapter), [`domain`] (rules, no I/O), [`store`] (the service's own
-//! tables on SQLite or PostgreSQL) and the migrations under `migrations/<backend>/`.
+//! tables on SQLite or PostgreSQL) and the migrations under `migrations/<backend>/`; [`convert`] turns
+//! domain values into the contract's messages for the adapter and the events.
 
 pub mod api;
+pub mod convert;
 pub mod domain;
 pub mod store;
 

@@ -1,3 +1,5 @@
-//! The supervision service through its gRPC client, on SQLite and on PostgreSQL.
+//! The supervision service through its gRPC client, on SQLite and on PostgreSQL: cases and the working
+//! calendar.
 
+mod calendar;
 mod cases;

@@ -1,0 +1,90 @@
+//! The supervision store: the service's own tables, on SQLite or PostgreSQL through the same queries.
+//! One file per area; this one holds what they share (bind values, WHERE clauses, the clock).
+
+/// Binds every [`Arg`] of a list to a sqlx query (`query`, `query_as` or `query_scalar`, on either
+/// backend), in order.
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                $crate::store::Arg::Text(v) => query.bind(v.as_str()),
+                $crate::store::Arg::Int(v) => query.bind(*v),
+                $crate::store::Arg::Time(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+
+mod calendar;
+mod case;
+
+pub use case::Actor;
+use chrono::{DateTime, SubsecRound, Utc};
+use tingjian_runtime::Database;
+
+/// The service name events are recorded under.
+const SERVICE: &str = "supervision";
+
+/// Reads and writes the supervision tables.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// A store on `db` (already migrated).
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+/// The current instant, at the precision both backends store.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A value bound to a query assembled at run time.
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+    Int(i32),
+    Time(DateTime<Utc>),
+}
+
+/// The WHERE clause of a query being assembled, with its bind values (`$1`, `$2`… in order, which
+/// both backends number the same way).
+#[derive(Debug, Default)]
+struct Conditions {
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Conditions {
+    /// Binds `arg` and returns its placeholder.
+    fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    /// Adds a clause (ANDed with the others).
+    fn push(&mut self, clause: impl Into<String>) {
+        self.clauses.push(clause.into());
+    }
+
+    /// ` WHERE …` (or nothing).
+    fn where_sql(&self) -> String {
+        if self.clauses.is_empty() { String::new() } else { format!(" WHERE {}", self.clauses.join(" AND ")) }
+    }
+
+    /// Binds each of `args`; their placeholders, comma-separated.
+    fn placeholders(&mut self, args: impl IntoIterator<Item = Arg>) -> String {
+        args.into_iter().map(|a| self.arg(a)).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The bind values, in placeholder order.
+    fn args(&self) -> &[Arg] {
+        &self.args
+    }
+}
