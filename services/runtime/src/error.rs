@@ -181,6 +181,24 @@ impl Violations {
     }
 }
 
+/// Adds the violations of a failed check to `v` and gives `None`; a success gives its value; other
+/// errors pass through. With [`checked`], a request's fields are all checked before the first refusal.
+pub fn gather<T>(v: &mut Violations, result: Result<T, ServiceError>) -> Result<Option<T>, ServiceError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(ServiceError::InvalidArgument(violations)) => {
+            violations.into_iter().for_each(|x| v.add(x.field, x.description));
+            Ok(None)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Unwraps a value [`gather`] checked, once the violations were found empty.
+pub fn checked<T>(value: Option<T>) -> Result<T, ServiceError> {
+    value.ok_or_else(|| ServiceError::internal("a checked field is missing without a violation"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,44 @@ pub fn etag(version: i64) -> String {
     format!("v{version}")
 }
 
+/// A half-open UTC interval `[start, end)`.
+pub type Interval = (DateTime<Utc>, DateTime<Utc>);
+
+/// A protobuf timestamp as a UTC instant; `None` when unset, a violation of `field` when out of range.
+pub fn read_instant(
+    raw: Option<&prost_types::Timestamp>,
+    field: &str,
+) -> Result<Option<DateTime<Utc>>, crate::error::FieldViolation> {
+    let Some(t) = raw else { return Ok(None) };
+    u32::try_from(t.nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)
+        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
+        .map(Some)
+        .ok_or_else(|| crate::error::FieldViolation::new(field, "is not a valid timestamp"))
+}
+
+/// The UTC interval a requested period (month, quarter or year in Asia/Shanghai) covers; `None` when no
+/// period is given or its kind is unspecified (no restriction); a violation of `period.*` otherwise.
+pub fn period_range(
+    period: Option<&tingjian_proto::common::v1::Period>,
+) -> Result<Option<Interval>, crate::error::FieldViolation> {
+    use crate::error::FieldViolation;
+    use crate::time::{Period, PeriodKind};
+    use tingjian_proto::common::v1 as common;
+    let Some(period) = period else { return Ok(None) };
+    let kind = match common::PeriodKind::try_from(period.kind) {
+        Ok(common::PeriodKind::Unspecified) => return Ok(None),
+        Ok(common::PeriodKind::Month) => PeriodKind::Month,
+        Ok(common::PeriodKind::Quarter) => PeriodKind::Quarter,
+        Ok(common::PeriodKind::Year) => PeriodKind::Year,
+        Err(_) => return Err(FieldViolation::new("period.kind", "must be MONTH, QUARTER or YEAR")),
+    };
+    let number =
+        u32::try_from(period.number).map_err(|_| FieldViolation::new("period.number", "must not be negative"))?;
+    Ok(Some(Period::new(kind, period.year, number, "period")?.utc_range()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,15 +10,15 @@
 use chrono::Utc;
 use tingjian_proto::consultation::v1 as pb;
 use tingjian_proto::supervision::v1 as supervision;
-use tingjian_runtime::error::Violations;
+use tingjian_runtime::error::{Violations, gather};
 use tingjian_runtime::fields::optional_text;
 use tingjian_runtime::time::china_date;
-use tingjian_runtime::wire::{parse_id, parse_request_id, timestamp};
+use tingjian_runtime::wire::{parse_id, parse_request_id, read_instant, timestamp};
 use tingjian_runtime::{Caller, ServiceError};
 use tonic::{Request, Response, Status};
 
 use super::report::{date_of, person_ref};
-use super::suggestion::{organisation_ref, read_instant};
+use super::suggestion::organisation_ref;
 use super::{ConsultationApi, ORGANISERS};
 use crate::domain::report::{
     AssignableSource, Assignment, AssignmentOrder, Deadline, MAX_CO_UNITS, MAX_REQUIREMENTS_CHARS, SourceKind,
@@ -34,18 +34,6 @@ fn to_proto(a: Assignment) -> pb::Assignment {
         lead_unit: Some(organisation_ref(&a.lead_unit)),
         assigned_by: a.assigned_by,
         assign_time: Some(timestamp(a.assign_time)),
-    }
-}
-
-/// Adds the violations of a failed check to `v`; other errors pass through.
-fn gather<T>(v: &mut Violations, result: Result<T, ServiceError>) -> Result<Option<T>, ServiceError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(ServiceError::InvalidArgument(violations)) => {
-            violations.into_iter().for_each(|x| v.add(x.field, x.description));
-            Ok(None)
-        }
-        Err(other) => Err(other),
     }
 }
 

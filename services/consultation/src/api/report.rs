@@ -10,11 +10,10 @@ use tingjian_runtime::error::Violations;
 use tingjian_runtime::fields::etag_version;
 use tingjian_runtime::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_size};
 use tingjian_runtime::time::china_date;
-use tingjian_runtime::wire::{etag, parse_id, parse_request_id, timestamp};
+use tingjian_runtime::wire::{etag, parse_id, parse_request_id, period_range, timestamp};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
-use super::suggestion::period_range;
 use super::{ConsultationApi, ORGANISERS, READERS};
 use crate::domain::report::{Instruction, NewInstruction, NewReport, Report, ReportStatus, parse_leaders};
 use crate::domain::suggestion::Person;

@@ -5,13 +5,11 @@
 //! caller: its participant and post counts are taken from intake when the session is scheduled or its
 //! campaign changes, fetched afresh by GetSession while the session is open, and frozen when it closes.
 
-use chrono::{DateTime, Utc};
 use tingjian_proto::common::v1 as common;
 use tingjian_proto::consultation::v1 as pb;
-use tingjian_runtime::error::{FieldViolation, Violations};
+use tingjian_runtime::error::Violations;
 use tingjian_runtime::fields::{etag_version, parse_update_mask};
-use tingjian_runtime::time::{Period, PeriodKind};
-use tingjian_runtime::wire::{etag, parse_id, parse_request_id, timestamp};
+use tingjian_runtime::wire::{etag, parse_id, parse_request_id, period_range, read_instant, timestamp};
 use tingjian_runtime::{Caller, ServiceError};
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
@@ -101,34 +99,6 @@ fn contribution_to_proto(c: Contribution) -> pb::Contribution {
         recorded_by: c.recorded_by,
         create_time: Some(timestamp(c.create_time)),
     }
-}
-
-/// An optional protobuf timestamp as an instant, or a violation of `field`.
-fn read_instant(raw: Option<&prost_types::Timestamp>, field: &str) -> Result<Option<DateTime<Utc>>, FieldViolation> {
-    let Some(ts) = raw else { return Ok(None) };
-    u32::try_from(ts.nanos)
-        .ok()
-        .filter(|n| *n < 1_000_000_000)
-        .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
-        .map(Some)
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
-}
-
-/// A half-open UTC interval `[start, end)`.
-type Interval = (DateTime<Utc>, DateTime<Utc>);
-
-/// The UTC interval a requested period covers; `None` for an unspecified kind (no restriction).
-fn period_range(period: &common::Period) -> Result<Option<Interval>, FieldViolation> {
-    let kind = match common::PeriodKind::try_from(period.kind) {
-        Ok(common::PeriodKind::Unspecified) => return Ok(None),
-        Ok(common::PeriodKind::Month) => PeriodKind::Month,
-        Ok(common::PeriodKind::Quarter) => PeriodKind::Quarter,
-        Ok(common::PeriodKind::Year) => PeriodKind::Year,
-        Err(_) => return Err(FieldViolation::new("period.kind", "must be MONTH, QUARTER or YEAR")),
-    };
-    let number =
-        u32::try_from(period.number).map_err(|_| FieldViolation::new("period.number", "must not be negative"))?;
-    Ok(Some(Period::new(kind, period.year, number, "period")?.utc_range()))
 }
 
 /// The participants of a request, each checked under `prefix[i]`.
@@ -320,7 +290,7 @@ impl ConsultationApi {
         }
         statuses.sort_by_key(|s| s.as_i32());
         let start_range = match &body.period {
-            Some(period) => v.check(period_range(period)).flatten(),
+            Some(period) => v.check(period_range(Some(period))).flatten(),
             None => None,
         };
         v.finish()?;

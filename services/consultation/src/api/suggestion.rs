@@ -2,21 +2,20 @@
 //!
 //! Staff draft, edit, submit and record responses; every reader of consultation records reads them.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tingjian_proto::common::v1 as common;
 use tingjian_proto::consultation::v1 as pb;
 use tingjian_runtime::error::{FieldViolation, Violations};
 use tingjian_runtime::fields::{etag_version, parse_update_mask};
 use tingjian_runtime::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_size};
-use tingjian_runtime::time::{Period, PeriodKind};
-use tingjian_runtime::wire::{etag, parse_id, parse_request_id, timestamp};
+use tingjian_runtime::wire::{etag, parse_id, parse_request_id, period_range, read_instant, timestamp};
 use tingjian_runtime::{Caller, ServiceError};
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
 use super::{ConsultationApi, ORGANISERS, READERS};
 use crate::domain::suggestion::{
-    DraftInput, Interval, NewFeedback, NewSuggestion, Organisation, Recipient, SUGGESTION_UPDATE_FIELDS, Suggestion,
+    DraftInput, NewFeedback, NewSuggestion, Organisation, Recipient, SUGGESTION_UPDATE_FIELDS, Suggestion,
     SuggestionChanges, SuggestionDraft, SuggestionFilter, SuggestionStatus, category_code, common_issue_ids,
     suggestion_text, suggestion_title,
 };
@@ -49,35 +48,6 @@ fn to_proto(s: Suggestion) -> pb::Suggestion {
         create_time: Some(timestamp(s.create_time)),
         update_time: Some(timestamp(s.update_time)),
     }
-}
-
-/// A protobuf timestamp as a UTC instant; `None` when unset, INVALID_ARGUMENT on `field` when out of
-/// range.
-pub(super) fn read_instant(
-    raw: Option<&prost_types::Timestamp>,
-    field: &str,
-) -> Result<Option<DateTime<Utc>>, FieldViolation> {
-    let Some(t) = raw else { return Ok(None) };
-    u32::try_from(t.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
-        .map(Some)
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
-}
-
-/// The UTC interval `[start, end)` a requested period covers; `None` for an unspecified kind.
-pub(super) fn period_range(period: Option<&common::Period>) -> Result<Option<Interval>, FieldViolation> {
-    let Some(period) = period else { return Ok(None) };
-    let kind = match common::PeriodKind::try_from(period.kind) {
-        Ok(common::PeriodKind::Unspecified) => return Ok(None),
-        Ok(common::PeriodKind::Month) => PeriodKind::Month,
-        Ok(common::PeriodKind::Quarter) => PeriodKind::Quarter,
-        Ok(common::PeriodKind::Year) => PeriodKind::Year,
-        Err(_) => return Err(FieldViolation::new("period.kind", "must be MONTH, QUARTER or YEAR")),
-    };
-    let number =
-        u32::try_from(period.number).map_err(|_| FieldViolation::new("period.number", "must not be negative"))?;
-    Ok(Some(Period::new(kind, period.year, number, "period")?.utc_range()))
 }
 
 /// An optional identifier filter: empty means none, otherwise a UUID (INVALID_ARGUMENT on `field`).

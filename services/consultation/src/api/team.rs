@@ -4,14 +4,15 @@
 //! the member an entry names, record its delivery; every reader role reads. Enterprises and demands
 //! are read from intake on behalf of the caller.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tingjian_proto::common::v1 as common;
 use tingjian_proto::consultation::v1 as pb;
 use tingjian_proto::intake::v1 as intake;
 use tingjian_runtime::error::{FieldViolation, Violations};
+use tingjian_runtime::error::{checked, gather};
 use tingjian_runtime::fields::{etag_version, optional_text, parse_update_mask};
 use tingjian_runtime::paging::PageRequest;
-use tingjian_runtime::wire::{etag, parse_id, parse_request_id, timestamp};
+use tingjian_runtime::wire::{etag, parse_id, parse_request_id, read_instant, timestamp};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
@@ -98,33 +99,6 @@ fn member_inputs(members: &[pb::TeamMember]) -> Vec<MemberInput<'_>> {
             expertise: &m.expertise,
         })
         .collect()
-}
-
-/// Records the violations of a failed check in `v`; other errors pass through.
-fn gather<T>(v: &mut Violations, result: Result<T, ServiceError>) -> Result<Option<T>, ServiceError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(ServiceError::InvalidArgument(violations)) => {
-            violations.into_iter().for_each(|x| v.add(x.field, x.description));
-            Ok(None)
-        }
-        Err(other) => Err(other),
-    }
-}
-
-/// Unwraps a checked value once its checks recorded no violation.
-fn checked<T>(value: Option<T>) -> Result<T, ServiceError> {
-    value.ok_or_else(|| ServiceError::internal("a checked field is missing without a violation"))
-}
-
-/// A protobuf timestamp as a UTC instant; `None` when unset.
-fn read_instant(raw: Option<&prost_types::Timestamp>, field: &str) -> Result<Option<DateTime<Utc>>, ServiceError> {
-    let Some(t) = raw else { return Ok(None) };
-    u32::try_from(t.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
-        .map(Some)
-        .ok_or_else(|| ServiceError::invalid(field, "is not a valid timestamp"))
 }
 
 /// An optional filter text: `None` when empty.
@@ -434,7 +408,7 @@ impl ConsultationApi {
         let body = request.into_inner();
         let mut v = Violations::new();
         let entry_id = gather(&mut v, parse_id(&body.entry_id, "entry_id"))?;
-        let time = gather(&mut v, read_instant(body.deliver_time.as_ref(), "deliver_time"))?;
+        let time = v.check(read_instant(body.deliver_time.as_ref(), "deliver_time"));
         let delivery = match time {
             Some(time) => gather(&mut v, Delivery::parse(&body.delivery_note, time, Utc::now()))?,
             None => None,

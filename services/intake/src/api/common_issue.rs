@@ -120,7 +120,7 @@ impl IntakeApi {
                 None => v.add(format!("statuses[{i}]"), "must be OPEN, ADOPTED, ASSIGNED, CLOSED or DISSOLVED"),
             }
         }
-        let formed = v.check(body.period.as_ref().map(period_range).transpose().map(Option::flatten));
+        let formed = v.check(period_range(body.period.as_ref()));
         let title_query = match body.title_query.trim() {
             "" => None,
             q if q.chars().count() > MAX_ISSUE_TITLE_CHARS => {

@@ -251,7 +251,7 @@ impl IntakeApi {
             ),
         };
         if let Some(period) = &body.period {
-            filter.submitted = v.check(period_range(period)).flatten();
+            filter.submitted = v.check(period_range(Some(period))).flatten();
         }
         filter.common_issue_id = v.check(optional_id(&body.common_issue_id, "common_issue_id")).flatten();
         filter.unmerged_only = body.unmerged_only;

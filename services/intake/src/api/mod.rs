@@ -10,14 +10,13 @@ mod enterprise;
 mod reference;
 mod roundtable;
 
-use chrono::{DateTime, Utc};
-use tingjian_proto::common::v1 as common;
 use tingjian_proto::intake::v1 as pb;
 use tingjian_proto::intake::v1::intake_service_server::IntakeService;
-use tingjian_runtime::error::{FieldViolation, Violations};
-use tingjian_runtime::time::{Period, PeriodKind};
-use tingjian_runtime::{Caller, Role, ServiceError};
+use tingjian_runtime::{Caller, Role};
 use tonic::{Request, Response, Status};
+
+use tingjian_runtime::error::{checked, gather};
+use tingjian_runtime::wire::{period_range, read_instant};
 
 use crate::store::Store;
 
@@ -47,51 +46,6 @@ fn has_any(caller: &Caller, roles: &[Role]) -> bool {
 /// A count as the contract's int32, saturated.
 fn saturating_i32(n: impl TryInto<i32>) -> i32 {
     n.try_into().unwrap_or(i32::MAX)
-}
-
-/// Adds the violations of a failed check to `v`; other errors pass through.
-fn gather<T>(v: &mut Violations, result: Result<T, ServiceError>) -> Result<Option<T>, ServiceError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(ServiceError::InvalidArgument(violations)) => {
-            violations.into_iter().for_each(|x| v.add(x.field, x.description));
-            Ok(None)
-        }
-        Err(other) => Err(other),
-    }
-}
-
-/// Unwraps checked values once `v` held no violation.
-fn checked<T>(value: Option<T>) -> Result<T, ServiceError> {
-    value.ok_or_else(|| ServiceError::internal("a checked field is missing without a violation"))
-}
-
-/// A protobuf timestamp as a UTC instant; `None` when unset, INVALID_ARGUMENT on `field` when out of
-/// range.
-fn read_instant(raw: Option<&prost_types::Timestamp>, field: &str) -> Result<Option<DateTime<Utc>>, FieldViolation> {
-    let Some(t) = raw else { return Ok(None) };
-    u32::try_from(t.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
-        .map(Some)
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
-}
-
-/// A half-open UTC interval `[start, end)`.
-type Interval = (DateTime<Utc>, DateTime<Utc>);
-
-/// The UTC interval a requested period covers; `None` for an unspecified kind (no restriction).
-fn period_range(period: &common::Period) -> Result<Option<Interval>, FieldViolation> {
-    let kind = match common::PeriodKind::try_from(period.kind) {
-        Ok(common::PeriodKind::Unspecified) => return Ok(None),
-        Ok(common::PeriodKind::Month) => PeriodKind::Month,
-        Ok(common::PeriodKind::Quarter) => PeriodKind::Quarter,
-        Ok(common::PeriodKind::Year) => PeriodKind::Year,
-        Err(_) => return Err(FieldViolation::new("period.kind", "must be MONTH, QUARTER or YEAR")),
-    };
-    let number =
-        u32::try_from(period.number).map_err(|_| FieldViolation::new("period.number", "must not be negative"))?;
-    Ok(Some(Period::new(kind, period.year, number, "period")?.utc_range()))
 }
 
 /// Routes each method of the contract to the area that implements it. The similar-demand engine's
