@@ -178,26 +178,10 @@ impl Store {
     }
 
     async fn expert_by_request(&self, request_id: &str, fingerprint: &str) -> Result<Option<Expert>, ServiceError> {
-        let mut tx = self.db.begin().await?;
-        let found: Option<(String, Option<String>)> = on_tx!(&mut tx, conn => {
-            sqlx::query_as("SELECT id, request_payload FROM expert WHERE request_id = $1")
-                .bind(request_id)
-                .fetch_optional(&mut **conn)
-                .await
-        })?;
-        let Some((id, payload)) = found else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        if payload.as_deref() != Some(fingerprint) {
-            tx.rollback().await?;
-            return Err(ServiceError::AlreadyExists(format!(
-                "request_id {request_id} was already used to create expert {id} from a different request"
-            )));
+        match self.created_for_request("expert", "create expert", request_id, fingerprint).await? {
+            Some(id) => self.get_expert(&id).await.map(Some),
+            None => Ok(None),
         }
-        let expert = load_expert(&mut tx, &id).await;
-        tx.rollback().await?;
-        expert.map(Some)
     }
 
     /// An expert by id, with fields and topics.

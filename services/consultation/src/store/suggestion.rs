@@ -352,18 +352,9 @@ impl Store {
         request_id: &str,
         fingerprint: &str,
     ) -> Result<Option<Suggestion>, ServiceError> {
-        let row: Option<(String, Option<String>)> = on_pool!(&self.db, pool => {
-            sqlx::query_as("SELECT id, request_payload FROM suggestion WHERE request_id = $1")
-                .bind(request_id)
-                .fetch_optional(pool)
-                .await
-        })?;
-        match row {
+        match self.created_for_request("suggestion", "draft suggestion", request_id, fingerprint).await? {
+            Some(id) => self.get_suggestion(&id).await.map(Some),
             None => Ok(None),
-            Some((id, payload)) if payload.as_deref() == Some(fingerprint) => self.get_suggestion(&id).await.map(Some),
-            Some((id, _)) => Err(ServiceError::AlreadyExists(format!(
-                "request_id {request_id} was already used to draft suggestion {id} from a different request"
-            ))),
         }
     }
 

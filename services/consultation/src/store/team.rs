@@ -438,20 +438,9 @@ impl Store {
     }
 
     async fn team_by_request(&self, request_id: &str, fingerprint: &str) -> Result<Option<ServiceTeam>, ServiceError> {
-        let found: Option<(String, Option<String>)> = tingjian_runtime::on_pool!(&self.db, pool => {
-            sqlx::query_as("SELECT id, request_payload FROM service_team WHERE request_id = $1")
-                .bind(request_id)
-                .fetch_optional(pool)
-                .await
-        })?;
-        match found {
+        match self.created_for_request("service_team", "form service team", request_id, fingerprint).await? {
+            Some(id) => self.get_service_team(&id).await.map(Some),
             None => Ok(None),
-            Some((id, payload)) if payload.as_deref() == Some(fingerprint) => {
-                self.get_service_team(&id).await.map(Some)
-            }
-            Some((id, _)) => Err(ServiceError::AlreadyExists(format!(
-                "request_id {request_id} was already used to form service team {id} from a different request"
-            ))),
         }
     }
 

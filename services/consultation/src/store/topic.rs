@@ -360,26 +360,10 @@ impl Store {
     }
 
     async fn topic_by_request(&self, request_id: &str, fingerprint: &str) -> Result<Option<Topic>, ServiceError> {
-        let mut tx = self.db.begin().await?;
-        let found: Option<(String, Option<String>)> = on_tx!(&mut tx, conn => {
-            sqlx::query_as("SELECT id, request_payload FROM topic WHERE request_id = $1")
-                .bind(request_id)
-                .fetch_optional(&mut **conn)
-                .await
-        })?;
-        let Some((id, payload)) = found else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        if payload.as_deref() != Some(fingerprint) {
-            tx.rollback().await?;
-            return Err(ServiceError::AlreadyExists(format!(
-                "request_id {request_id} was already used to create topic {id} from a different request"
-            )));
+        match self.created_for_request("topic", "create topic", request_id, fingerprint).await? {
+            Some(id) => self.get_topic(&id).await.map(Some),
+            None => Ok(None),
         }
-        let topic = load_topic(&mut tx, &id).await;
-        tx.rollback().await?;
-        topic.map(Some)
     }
 
     /// A topic by id, with its common issues, stakeholders, experts and sessions.
