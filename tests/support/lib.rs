@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tingjian_runtime::auth::{DevSigner, TokenRequest};
+use tingjian_runtime::clock::Clock;
 use tingjian_runtime::peers::Peers;
 use tingjian_runtime::server::{GrpcServer, ServeError};
-use tingjian_runtime::settings::Settings;
+use tingjian_runtime::settings::{Settings, SupervisionSettings};
 use tingjian_runtime::shutdown::Shutdown;
 use tingjian_runtime::storage::Backend;
 use tingjian_runtime::storage::testing::TestDatabase;
@@ -45,6 +46,10 @@ pub struct SpawnOptions {
     pub intake: Option<SocketAddr>,
     /// Address of the supervision service it calls.
     pub supervision: Option<SocketAddr>,
+    /// Supervision's sweep settings; by default the periodic sweep is off.
+    pub supervision_settings: Option<SupervisionSettings>,
+    /// The clock the service reads; by default the system clock.
+    pub clock: Option<Clock>,
 }
 
 /// Starts `module` on a fresh database on `backend`; `None` when PostgreSQL is asked for but not
@@ -68,7 +73,12 @@ pub async fn spawn_with(module: &ServiceModule, backend: Backend, options: Spawn
     let authenticator = Authenticator::from_settings(&settings.auth).expect("development key");
     let mut server = GrpcServer::new(&settings.server, authenticator);
     let peers = Peers::connect_lazy(&settings.peers).expect("peer URLs");
-    (module.register)(&mut server, ServiceContext { db: database.db.clone(), peers });
+    // Sweeps run when a test asks (RunSweep), not on a timer, so what a test sees does not depend on timing.
+    let supervision = options
+        .supervision_settings
+        .unwrap_or(SupervisionSettings { sweep_interval: Duration::ZERO, ..Default::default() });
+    let clock = options.clock.unwrap_or_default();
+    (module.register)(&mut server, ServiceContext { db: database.db.clone(), peers, supervision, clock });
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");

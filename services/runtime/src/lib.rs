@@ -6,6 +6,7 @@
 //! or PostgreSQL with embedded migrations, and [`auth`], the caller's verified identity.
 
 pub mod auth;
+pub mod clock;
 pub mod error;
 pub mod events;
 pub mod fields;

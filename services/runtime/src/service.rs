@@ -33,6 +33,10 @@ pub struct ServiceContext {
     pub db: Database,
     /// The other services it calls.
     pub peers: Peers,
+    /// Supervision's sweeps and escalation ladder (other services ignore them).
+    pub supervision: crate::settings::SupervisionSettings,
+    /// The time the service reads (the system clock except in tests).
+    pub clock: crate::clock::Clock,
 }
 
 impl ServiceModule {
@@ -91,7 +95,15 @@ async fn serve(module: ServiceModule, settings: Settings, started: Instant) -> B
     let db = module.open_database(&settings).await?;
     let mut server = GrpcServer::new(&settings.server, authenticator);
     let peers = Peers::connect_lazy(&settings.peers)?;
-    (module.register)(&mut server, ServiceContext { db: db.clone(), peers });
+    (module.register)(
+        &mut server,
+        ServiceContext {
+            db: db.clone(),
+            peers,
+            supervision: settings.supervision.clone(),
+            clock: crate::clock::Clock::system(),
+        },
+    );
     let listener = crate::server::bind(settings.listen_addr).await?;
     let addr = listener.local_addr()?;
     tracing::info!(

@@ -78,6 +78,96 @@ pub struct Settings {
     pub events: EventSettings,
     /// Where the other services of the suite listen.
     pub peers: PeerSettings,
+    /// How supervision watches deadlines and long-running cases.
+    pub supervision: SupervisionSettings,
+}
+
+/// A rung of the escalation ladder a case climbs when it stays overdue (升级督办).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EscalationRung {
+    /// The head of the lead unit (一把手).
+    Unit,
+    /// The party/government supervision office (督查室).
+    SupervisionOffice,
+    /// Discipline inspection (纪检监察).
+    DisciplineInspection,
+}
+
+impl EscalationRung {
+    /// The rung's name in settings: `unit`, `supervision_office` or `discipline_inspection`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unit => "unit",
+            Self::SupervisionOffice => "supervision_office",
+            Self::DisciplineInspection => "discipline_inspection",
+        }
+    }
+}
+
+/// One step of the overdue ladder: the rung reached once a case is this many working days past its
+/// deadline without a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LadderStep {
+    /// The rung.
+    pub rung: EscalationRung,
+    /// Working days past the deadline (0 = as soon as the deadline passes).
+    pub after_working_days: u32,
+}
+
+/// How supervision watches deadlines and long-running cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisionSettings {
+    /// How often each replica runs the sweeps; zero turns the periodic sweep off (RunSweep still works).
+    pub sweep_interval: Duration,
+    /// Days before a quarter ends that the supervisor of a long-running case is reminded of its
+    /// follow-up.
+    pub reminder_days: u32,
+    /// The rungs an overdue case climbs, in order, with the working days past the deadline of each.
+    pub escalation_ladder: Vec<LadderStep>,
+}
+
+impl Default for SupervisionSettings {
+    fn default() -> Self {
+        Self {
+            sweep_interval: Duration::from_secs(300),
+            reminder_days: 15,
+            escalation_ladder: vec![
+                LadderStep { rung: EscalationRung::Unit, after_working_days: 0 },
+                LadderStep { rung: EscalationRung::SupervisionOffice, after_working_days: 5 },
+                LadderStep { rung: EscalationRung::DisciplineInspection, after_working_days: 10 },
+            ],
+        }
+    }
+}
+
+/// Parses a ladder such as `unit:0,supervision_office:5,discipline_inspection:10`: rungs in rising
+/// order, each with the working days past the deadline at which it is reached, the days not decreasing.
+pub fn parse_escalation_ladder(raw: &str) -> Result<Vec<LadderStep>, String> {
+    let mut steps: Vec<LadderStep> = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, days) = part.split_once(':').ok_or_else(|| format!("`{part}` is not rung:working_days"))?;
+        let rung = match name.trim() {
+            "unit" => EscalationRung::Unit,
+            "supervision_office" => EscalationRung::SupervisionOffice,
+            "discipline_inspection" => EscalationRung::DisciplineInspection,
+            other => return Err(format!("unknown rung `{other}` (unit, supervision_office, discipline_inspection)")),
+        };
+        let after_working_days: u32 =
+            days.trim().parse().map_err(|_| format!("`{days}` is not a whole number of working days"))?;
+        if let Some(last) = steps.last() {
+            if rung <= last.rung {
+                return Err("rungs must rise: unit, then supervision_office, then discipline_inspection".into());
+            }
+            if after_working_days < last.after_working_days {
+                return Err("working days must not decrease up the ladder".into());
+            }
+        }
+        steps.push(LadderStep { rung, after_working_days });
+    }
+    if steps.is_empty() {
+        return Err("the ladder needs at least one rung".into());
+    }
+    Ok(steps)
 }
 
 /// Where the other services listen, for the calls one service makes to another (consultation reads
@@ -222,6 +312,9 @@ const KEYS: &[Key] = &[
     Key { key: "peers.intake_url", env: "TINGJIAN_INTAKE_URL", secret: false },
     Key { key: "peers.supervision_url", env: "TINGJIAN_SUPERVISION_URL", secret: false },
     Key { key: "peers.timeout", env: "TINGJIAN_PEER_TIMEOUT", secret: false },
+    Key { key: "supervision.sweep_interval", env: "TINGJIAN_SWEEP_INTERVAL", secret: false },
+    Key { key: "supervision.reminder_days", env: "TINGJIAN_FOLLOW_UP_REMINDER_DAYS", secret: false },
+    Key { key: "supervision.escalation_ladder", env: "TINGJIAN_ESCALATION_LADDER", secret: false },
 ];
 
 /// Environment variable naming the optional settings file.
@@ -270,6 +363,7 @@ impl Settings {
                 supervision_url: "http://127.0.0.1:50053".to_owned(),
                 timeout: Duration::from_secs(10),
             },
+            supervision: SupervisionSettings::default(),
         }
     }
 
@@ -399,6 +493,16 @@ impl Settings {
             "peers.intake_url" => self.peers.intake_url = parse_http_url(raw).map_err(invalid)?,
             "peers.supervision_url" => self.peers.supervision_url = parse_http_url(raw).map_err(invalid)?,
             "peers.timeout" => self.peers.timeout = parse_duration(raw).map_err(invalid)?,
+            "supervision.sweep_interval" => self.supervision.sweep_interval = parse_duration(raw).map_err(invalid)?,
+            "supervision.reminder_days" => {
+                self.supervision.reminder_days = match raw.parse::<u32>() {
+                    Ok(days) if days <= 90 => days,
+                    _ => return Err(invalid("expected a whole number of days from 0 to 90".into())),
+                }
+            }
+            "supervision.escalation_ladder" => {
+                self.supervision.escalation_ladder = parse_escalation_ladder(raw).map_err(invalid)?
+            }
             other => unreachable!("setting {other} has no parser"),
         }
         Ok(())

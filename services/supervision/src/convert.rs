@@ -33,8 +33,8 @@ pub fn source(s: &CaseSource) -> pb::CaseSource {
     pb::CaseSource { kind: s.kind.as_i32(), source_id: s.source_id.clone(), source_title: s.source_title.clone() }
 }
 
-/// A case as the contract's `Case`; `overdue` as of now.
-pub fn case(c: &Case) -> pb::Case {
+/// A case as the contract's `Case`; `overdue` as of `now`.
+pub fn case(c: &Case, now: chrono::DateTime<chrono::Utc>) -> pb::Case {
     let t = |x: Option<chrono::DateTime<chrono::Utc>>| x.map(timestamp);
     pb::Case {
         id: c.id.clone(),
@@ -58,11 +58,24 @@ pub fn case(c: &Case) -> pb::Case {
         industry: c.industry.clone(),
         warning_level: c.warning_level,
         escalation_level: c.escalation_level,
-        overdue: c.is_overdue(chrono::Utc::now()),
+        overdue: c.is_overdue(now),
         long_running: c.long_running,
         long_running_since_time: t(c.long_running_since_time),
-        reply: None,
-        evaluation: None,
+        reply: c.reply.as_ref().map(|r| pb::CaseReply {
+            result_class: r.result_class,
+            text: r.text.clone(),
+            reason: r.reason.clone(),
+            replying_unit: Some(unit(&r.unit)),
+            replied_by: r.replied_by.clone(),
+            reply_time: Some(timestamp(r.reply_time)),
+            on_time: r.on_time,
+        }),
+        evaluation: c.evaluation.as_ref().map(|e| pb::CaseEvaluation {
+            result: e.result,
+            comment: e.comment.clone(),
+            evaluator: e.evaluator.clone(),
+            evaluate_time: Some(timestamp(e.evaluate_time)),
+        }),
         reopen_count: c.reopen_count,
         last_progress_time: t(c.last_progress_time),
         accept_time: t(c.accept_time),
@@ -117,4 +130,36 @@ pub fn history_entry(e: &CaseHistoryEntry) -> pb::CaseHistoryEntry {
 /// A calendar day as the contract's `CalendarDay`.
 pub fn calendar_day(d: &NamedDay) -> pb::CalendarDay {
     pb::CalendarDay { date: Some(date(d.date)), name: d.name.clone() }
+}
+
+/// A case as a line of the discipline-inspection item list, with the ids of its rectification orders and
+/// its latest acknowledgement (cursor, time), if any.
+pub fn item(
+    c: &Case,
+    rectification_order_ids: Vec<String>,
+    ack: Option<(i64, chrono::DateTime<chrono::Utc>)>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> pb::SupervisionItem {
+    pb::SupervisionItem {
+        case_id: c.id.clone(),
+        title: c.title.clone(),
+        source: Some(source(&c.source)),
+        lead_unit: Some(unit(&c.lead_unit)),
+        co_units: c.co_units.iter().map(unit).collect(),
+        responsible_head: Some(person(&c.responsible_head)),
+        status: c.status.as_i32(),
+        dispatch_time: Some(timestamp(c.dispatch_time)),
+        deadline_time: Some(timestamp(c.deadline_time)),
+        overdue: c.is_overdue(now),
+        warning_level: c.warning_level,
+        escalation_level: c.escalation_level,
+        long_running: c.long_running,
+        result_class: c.reply.as_ref().map_or(0, |r| r.result_class),
+        evaluation_result: c.evaluation.as_ref().map_or(0, |e| e.result),
+        rectification_order_ids,
+        acknowledged: ack.is_some_and(|(cursor, _)| cursor >= c.item_cursor && c.item_cursor > 0),
+        acknowledge_time: ack.map(|(_, t)| timestamp(t)),
+        cursor: crate::store::cursor_text(c.item_cursor),
+        update_time: Some(timestamp(c.update_time)),
+    }
 }

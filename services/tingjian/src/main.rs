@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use tingjian_runtime::auth::{DevSigner, TokenRequest};
+use tingjian_runtime::clock::Clock;
 use tingjian_runtime::events::bus::Bus;
 use tingjian_runtime::events::relay::{Relay, RelayConfig};
 use tingjian_runtime::peers::Peers;
@@ -204,7 +205,15 @@ async fn up(args: UpArgs, started: Instant) -> BoxResult<ExitCode> {
     for module in MODULES {
         let db = Database::connect(&sqlite_settings(&args.data_dir, module.name), module.name).await?;
         db.migrate(&module.migrations).await?;
-        (module.register)(&mut server, ServiceContext { db: db.clone(), peers: peers.clone() });
+        (module.register)(
+            &mut server,
+            ServiceContext {
+                db: db.clone(),
+                peers: peers.clone(),
+                supervision: settings.supervision.clone(),
+                clock: Clock::system(),
+            },
+        );
         databases.push(db);
     }
 

@@ -53,7 +53,15 @@ impl Harness {
         let signer = DevSigner::load_or_create(&keys.path().join("dev.pem"), &settings.auth).expect("signer");
         let mut server = GrpcServer::new(&settings.server, authenticator);
         let peers = Peers::connect_lazy(&settings.peers).expect("peer URLs");
-        (module.register)(&mut server, ServiceContext { db: database.db.clone(), peers });
+        (module.register)(
+            &mut server,
+            ServiceContext {
+                db: database.db.clone(),
+                peers,
+                supervision: Default::default(),
+                clock: Default::default(),
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let shutdown = Shutdown::new();

@@ -16,59 +16,14 @@ use tingjian_tests::{Identity, StorageBackend, TestService, assert_field_violati
 use tonic::Code;
 use tonic::transport::Channel;
 
-type Client = SupervisionServiceClient<Channel>;
+use super::fixtures::{TITLE, case_of, instant, jrb, jtj, jxj, unit};
 
-const TITLE: &str = "争取金融机构降低符合条件的远洋渔业相关企业综合融资成本";
+type Client = SupervisionServiceClient<Channel>;
 
 async fn start(backend: StorageBackend) -> Option<(TestService, Client)> {
     let service = spawn(&tingjian_supervision::MODULE, backend).await?;
     let client = SupervisionServiceClient::new(service.channel.clone());
     Some((service, client))
-}
-
-fn unit(id: &str, name: &str) -> OrganisationRef {
-    OrganisationRef { id: id.into(), name: name.into(), kind: OrganisationKind::HandlingUnit as i32 }
-}
-
-fn jrb() -> OrganisationRef {
-    unit("zs-jrb", "舟山市人民政府金融工作办公室")
-}
-
-fn jxj() -> OrganisationRef {
-    unit("zs-jxj", "舟山市经济和信息化局")
-}
-
-fn jtj() -> OrganisationRef {
-    unit("zs-jtj", "舟山市交通运输局")
-}
-
-/// A case from a consultation suggestion, led by the finance office with the economy bureau co-handling.
-fn case_of(kind: pb::CaseSourceKind, source_id: &str) -> pb::Case {
-    pb::Case {
-        title: TITLE.into(),
-        description: "协调辖区金融机构对舟山市海丰远洋渔业有限公司等远洋渔业企业实行优惠利率，降低综合融资成本。"
-            .into(),
-        source: Some(pb::CaseSource {
-            kind: kind as i32,
-            source_id: source_id.into(),
-            source_title: "关于降低远洋渔业企业融资成本的建议".into(),
-        }),
-        lead_unit: Some(jrb()),
-        co_units: vec![jxj()],
-        responsible_head: Some(PersonRef {
-            id: "zs-jrb-head".into(),
-            display_name: "王建国".into(),
-            title: "主任".into(),
-            organisation_id: "zs-jrb".into(),
-        }),
-        requirements: "请于期限内书面答复，并抄送市政协办公室。".into(),
-        enterprise_id: "0193a1c2-0000-7000-8000-00000000e001".into(),
-        evaluator_id: "91330900MA28K1234X".into(),
-        category: "finance_credit".into(),
-        district: "putuo".into(),
-        industry: "ocean_fishing".into(),
-        ..Default::default()
-    }
 }
 
 fn request(case: pb::Case, request_id: &str, working_days: i32) -> pb::CreateCaseRequest {
@@ -81,11 +36,6 @@ async fn create(
     request: pb::CreateCaseRequest,
 ) -> Result<pb::CreateCaseResponse, tonic::Status> {
     client.create_case(service.request(request, &[Role::Staff])).await.map(tonic::Response::into_inner)
-}
-
-fn instant(t: Option<&prost_types::Timestamp>) -> DateTime<Utc> {
-    let t = t.expect("timestamp set");
-    DateTime::from_timestamp(t.seconds, t.nanos as u32).expect("valid timestamp")
 }
 
 /// The shipped working calendar (2024–2026; later years count Monday–Friday).

@@ -3,3 +3,4 @@
 
 mod calendar;
 mod cases;
+mod fixtures;

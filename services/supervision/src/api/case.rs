@@ -6,7 +6,7 @@
 //! cases it leads or co-handles; discipline inspection reads the cases flagged for it or escalated to it.
 //! A case outside the caller's scope is NOT_FOUND, as if it did not exist.
 
-use chrono::{SubsecRound as _, Utc};
+use chrono::SubsecRound as _;
 use tingjian_proto::supervision::v1 as pb;
 use tingjian_runtime::error::Violations;
 use tingjian_runtime::fields::optional_text;
@@ -140,7 +140,7 @@ impl SupervisionApi {
         let actor = Actor { subject: &caller.subject, organisation: &caller.organisation };
         let (case, newly_created) = self.store.create_case(&new, request_id.as_deref(), actor).await?;
         tracing::Span::current().record("case.id", case.id.as_str()).record("newly_created", newly_created);
-        Ok(Response::new(pb::CreateCaseResponse { case: Some(convert::case(&case)), newly_created }))
+        Ok(Response::new(pb::CreateCaseResponse { case: Some(convert::case(&case, self.store.now())), newly_created }))
     }
 
     #[tracing::instrument(skip_all, fields(case.id))]
@@ -152,7 +152,7 @@ impl SupervisionApi {
         let id = parse_id(&request.get_ref().id, "id")?;
         tracing::Span::current().record("case.id", id.as_str());
         let case = self.visible_case(&id, &scope).await?;
-        Ok(Response::new(pb::GetCaseResponse { case: Some(convert::case(&case)) }))
+        Ok(Response::new(pb::GetCaseResponse { case: Some(convert::case(&case, self.store.now())) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -214,10 +214,10 @@ impl SupervisionApi {
         };
         let digest = filter.digest();
         let page = PageRequest::parse(body.page_size, &body.page_token, CASES_LIST, &digest, 2)?;
-        let (result, total) = self.store.list_cases(&filter, &page, Utc::now()).await?;
+        let (result, total) = self.store.list_cases(&filter, &page, self.store.now()).await?;
         Ok(Response::new(pb::ListCasesResponse {
             next_page_token: result.next_token(CASES_LIST, &digest),
-            cases: result.items.iter().map(convert::case).collect(),
+            cases: result.items.iter().map(|c| convert::case(c, self.store.now())).collect(),
             total_size: i32::try_from(total).unwrap_or(i32::MAX),
         }))
     }

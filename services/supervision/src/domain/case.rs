@@ -545,6 +545,17 @@ pub struct Schedule {
     pub next_due_time: DateTime<Utc>,
     /// Since when it is long-running, if its planned completion is more than six months away.
     pub long_running_since: Option<DateTime<Utc>>,
+    /// When the follow-up sweep first looks at it: at dispatch when planned long, else when it would
+    /// become long-running (six months after dispatch).
+    pub follow_up_due_time: DateTime<Utc>,
+}
+
+/// The instant six calendar months after `t` in China Standard Time (办结时间跨度超过半年): the same
+/// wall-clock time on the same day of the month, or on the month's last day when it has no such day
+/// (2023-08-31 → 2024-02-29, 2024-08-31 → 2025-02-28).
+pub fn six_months_after(t: DateTime<Utc>) -> DateTime<Utc> {
+    let local = t.with_timezone(&tingjian_runtime::time::china());
+    local.checked_add_months(Months::new(LONG_RUNNING_MONTHS)).map_or(t, |l| l.with_timezone(&Utc))
 }
 
 impl Schedule {
@@ -588,6 +599,7 @@ impl Schedule {
             deadline_time,
             return_deadline_time: calendar.end_of_working_days(dispatch, RETURN_WINDOW_WORKING_DAYS),
             next_due_time: (dispatch + half).trunc_subsecs(6),
+            follow_up_due_time: long_running_since.unwrap_or_else(|| six_months_after(dispatch)),
             long_running_since,
         })
     }
@@ -658,6 +670,20 @@ pub struct Case {
     pub close_time: Option<DateTime<Utc>>,
     /// End of the current quarter's follow-up window.
     pub next_follow_up_due_time: Option<DateTime<Utc>>,
+    /// The latest reply.
+    pub reply: Option<Reply>,
+    /// When the first reply after the (latest) dispatch came; the handling time ends here.
+    pub first_reply_time: Option<DateTime<Utc>>,
+    /// The latest evaluation.
+    pub evaluation: Option<Evaluation>,
+    /// The unit that returned it as wrongly assigned (empty unless returned).
+    pub returned_unit_id: String,
+    /// When the deadline sweep next has something to do for it (a warning or a rung of the ladder).
+    pub next_due_time: Option<DateTime<Utc>>,
+    /// When the follow-up sweep next has something to do for it (long-running marking or a new quarter).
+    pub follow_up_due_time: Option<DateTime<Utc>>,
+    /// Cursor of its latest change on the discipline-inspection item list (0 when never listed).
+    pub item_cursor: i64,
     /// Who dispatched it.
     pub dispatched_by: String,
     /// Revision (the etag).
@@ -680,10 +706,47 @@ impl Case {
         match scope {
             Scope::All => true,
             Scope::Unit(org) => self.lead_unit.id == *org || self.co_units.iter().any(|u| u.id == *org),
-            Scope::DisciplineInspection => {
-                self.discipline_inspection || self.escalation_level >= ESCALATION_DISCIPLINE_INSPECTION
-            }
+            Scope::DisciplineInspection => self.visible_to_discipline_inspection(),
         }
+    }
+}
+
+/// A handling unit's reply to a case (答复).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Result class number (the contract's `ResultClass`: 1 A … 4 D).
+    pub result_class: i32,
+    /// The reply's text.
+    pub text: String,
+    /// Why it cannot be solved (D) or the plan (B, C).
+    pub reason: String,
+    /// The unit that replied.
+    pub unit: Unit,
+    /// Who replied.
+    pub replied_by: String,
+    /// When.
+    pub reply_time: DateTime<Utc>,
+    /// Whether the first reply came at or before the deadline.
+    pub on_time: bool,
+}
+
+/// The evaluation of the latest reply (评价).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// Evaluation number (the contract's `EvaluationResult`: 1 satisfied, 2 basically, 3 dissatisfied).
+    pub result: i32,
+    /// Comment.
+    pub comment: String,
+    /// Who evaluated.
+    pub evaluator: String,
+    /// When.
+    pub evaluate_time: DateTime<Utc>,
+}
+
+impl Case {
+    /// Whether discipline inspection sees the case: flagged for it, or escalated to it.
+    pub fn visible_to_discipline_inspection(&self) -> bool {
+        self.discipline_inspection || self.escalation_level >= ESCALATION_DISCIPLINE_INSPECTION
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tingjian_runtime::storage::Tx;
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
-use super::{Store, now};
+use super::Store;
 use crate::domain::{CalendarRecord, NamedDay, WorkingCalendar, YearCalendar, builtin};
 
 /// Kind of a stored calendar day: a public holiday.
@@ -143,7 +143,7 @@ impl Store {
         actor: &str,
     ) -> Result<CalendarRecord, ServiceError> {
         let year = calendar.year;
-        let now = now();
+        let now = self.now();
         let mut tx = self.db.begin().await?;
         // The first statement writes, so SQLite takes its write lock before anything is read.
         let bumped: Option<i64> = on_tx!(&mut tx, conn => {

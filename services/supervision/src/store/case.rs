@@ -12,10 +12,11 @@ use tingjian_runtime::paging::{Page, PageRequest, time_key};
 use tingjian_runtime::storage::Tx;
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
-use super::{Arg, Conditions, SERVICE, Store, now};
+use super::write::{HistoryNote, append_history};
+use super::{Arg, Conditions, SERVICE, Store};
 use crate::domain::{
-    Case, CaseAction, CaseFilter, CaseHistoryEntry, CaseSource, CaseStatus, ESCALATION_DISCIPLINE_INSPECTION, NewCase,
-    Person, Schedule, Scope, SourceKind, Unit,
+    Case, CaseAction, CaseFilter, CaseHistoryEntry, CaseSource, CaseStatus, ESCALATION_DISCIPLINE_INSPECTION,
+    Evaluation, NewCase, Person, Reply, Schedule, Scope, SourceKind, Unit,
 };
 
 const CASE_COLUMNS: &str = "c.id, c.title, c.description, c.source_kind, c.source_id, c.source_title, c.lead_unit, \
@@ -24,7 +25,10 @@ const CASE_COLUMNS: &str = "c.id, c.title, c.description, c.source_kind, c.sourc
      c.requirements, c.enterprise_id, c.evaluator_id, c.category, c.district, c.industry, c.warning_level, \
      c.escalation_level, c.overdue, c.long_running, c.long_running_since_time, c.reopen_count, \
      c.last_progress_time, c.accept_time, c.return_deadline_time, c.return_reason, c.close_time, \
-     c.next_follow_up_due_time, c.dispatched_by, c.version, c.create_time, c.update_time";
+     c.next_follow_up_due_time, c.dispatched_by, c.version, c.create_time, c.update_time, c.result_class, \
+     c.reply_text, c.reply_reason, c.reply_unit_id, c.reply_unit_name, c.reply_unit_kind, c.replied_by, \
+     c.reply_time, c.reply_on_time, c.first_reply_time, c.evaluation_result, c.evaluation_comment, \
+     c.evaluated_by, c.evaluate_time, c.returned_unit_id, c.next_due_time, c.follow_up_due_time, c.item_cursor";
 
 #[derive(sqlx::FromRow)]
 struct CaseRow {
@@ -69,6 +73,24 @@ struct CaseRow {
     version: i64,
     create_time: DateTime<Utc>,
     update_time: DateTime<Utc>,
+    result_class: i32,
+    reply_text: String,
+    reply_reason: String,
+    reply_unit_id: String,
+    reply_unit_name: String,
+    reply_unit_kind: i32,
+    replied_by: String,
+    reply_time: Option<DateTime<Utc>>,
+    reply_on_time: bool,
+    first_reply_time: Option<DateTime<Utc>>,
+    evaluation_result: i32,
+    evaluation_comment: String,
+    evaluated_by: String,
+    evaluate_time: Option<DateTime<Utc>>,
+    returned_unit_id: String,
+    next_due_time: Option<DateTime<Utc>>,
+    follow_up_due_time: Option<DateTime<Utc>>,
+    item_cursor: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -147,6 +169,26 @@ fn assemble(row: CaseRow, co_units: Vec<CoUnitRow>) -> Result<Case, ServiceError
         return_reason: row.return_reason,
         close_time: row.close_time,
         next_follow_up_due_time: row.next_follow_up_due_time,
+        reply: row.reply_time.map(|reply_time| Reply {
+            result_class: row.result_class,
+            text: row.reply_text,
+            reason: row.reply_reason,
+            unit: Unit { id: row.reply_unit_id, name: row.reply_unit_name, kind: row.reply_unit_kind },
+            replied_by: row.replied_by,
+            reply_time,
+            on_time: row.reply_on_time,
+        }),
+        first_reply_time: row.first_reply_time,
+        evaluation: row.evaluate_time.map(|evaluate_time| Evaluation {
+            result: row.evaluation_result,
+            comment: row.evaluation_comment,
+            evaluator: row.evaluated_by,
+            evaluate_time,
+        }),
+        returned_unit_id: row.returned_unit_id,
+        next_due_time: row.next_due_time,
+        follow_up_due_time: row.follow_up_due_time,
+        item_cursor: row.item_cursor,
         dispatched_by: row.dispatched_by,
         version: row.version,
         create_time: row.create_time,
@@ -205,54 +247,13 @@ async fn co_units_of(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Vec<Co
 }
 
 /// A case by id inside `tx`, if it exists.
-async fn load_case(tx: &mut Tx, id: &str) -> Result<Option<Case>, ServiceError> {
+pub(super) async fn load_case(tx: &mut Tx, id: &str) -> Result<Option<Case>, ServiceError> {
     let sql = format!("SELECT {CASE_COLUMNS} FROM supervision_case c WHERE c.id = $1");
     let row: Option<CaseRow> =
         on_tx!(tx, conn => sqlx::query_as::<_, CaseRow>(&sql).bind(id).fetch_optional(&mut **conn).await)?;
     let Some(row) = row else { return Ok(None) };
     let mut units = co_units_of(tx, &[id]).await?;
     assemble(row, units.remove(id).unwrap_or_default()).map(Some)
-}
-
-/// An entry to append to a case's history; the store numbers it.
-struct NewHistory<'a> {
-    case_id: &'a str,
-    action: CaseAction,
-    from_status: Option<CaseStatus>,
-    to_status: CaseStatus,
-    reason: &'a str,
-    actor: &'a str,
-    actor_organisation_id: &'a str,
-    time: DateTime<Utc>,
-}
-
-async fn append_history(tx: &mut Tx, entry: &NewHistory<'_>) -> Result<i64, ServiceError> {
-    let sequence: i64 = on_tx!(tx, conn => {
-        sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) + 1 FROM supervision_case_history WHERE case_id = $1")
-            .bind(entry.case_id)
-            .fetch_one(&mut **conn)
-            .await
-    })?;
-    on_tx!(tx, conn => {
-        sqlx::query(
-            "INSERT INTO supervision_case_history (case_id, sequence, action, from_status, to_status, reason, text, \
-             result_class, evaluation_result, warning_level, escalation_level, actor, actor_organisation_id, time) \
-             VALUES ($1, $2, $3, $4, $5, $6, '', 0, 0, 0, 0, $7, $8, $9)",
-        )
-        .bind(entry.case_id)
-        .bind(sequence)
-        .bind(entry.action.as_i32())
-        .bind(entry.from_status.map_or(0, CaseStatus::as_i32))
-        .bind(entry.to_status.as_i32())
-        .bind(entry.reason)
-        .bind(entry.actor)
-        .bind(entry.actor_organisation_id)
-        .bind(entry.time)
-        .execute(&mut **conn)
-        .await
-        .map(|_| ())
-    })?;
-    Ok(sequence)
 }
 
 /// Who creates a case: the token's subject and organisation.
@@ -282,9 +283,9 @@ async fn insert_case(
              lead_unit_name, lead_unit_kind, head_id, head_name, head_title, head_organisation_id, \
              planned_completion_date, joint_supervision, discipline_inspection, requirements, enterprise_id, \
              evaluator_id, category, district, industry, long_running, long_running_since_time, \
-             return_deadline_time, next_due_time, request_payload) \
+             return_deadline_time, next_due_time, request_payload, follow_up_due_time) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $6, $6, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-             $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)",
+             $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)",
         )
         .bind(id)
         .bind(new.title.as_str())
@@ -318,6 +319,7 @@ async fn insert_case(
         .bind(schedule.return_deadline_time)
         .bind(schedule.next_due_time)
         .bind(request.map(|(_, p)| p))
+        .bind(schedule.follow_up_due_time)
         .execute(&mut **conn)
         .await
         .map(|_| ())
@@ -377,7 +379,7 @@ impl Store {
         if let Some(found) = self.existing_case(new, request_id, &fingerprint).await? {
             return Ok(found);
         }
-        let dispatch = now();
+        let dispatch = self.now();
         let first_year = dispatch.year();
         let calendar = self.working_calendar(first_year..=first_year + 2).await?;
         let schedule = Schedule::at_dispatch(dispatch, new.deadline, new.planned_completion_date, &calendar)?;
@@ -402,20 +404,19 @@ impl Store {
         let id = tingjian_runtime::wire::new_id();
         let mut tx = self.db.begin().await?;
         insert_case(&mut tx, &id, new, schedule, request, actor.subject).await?;
-        append_history(
-            &mut tx,
-            &NewHistory {
-                case_id: &id,
-                action: CaseAction::Dispatched,
-                from_status: None,
-                to_status: CaseStatus::Dispatched,
-                reason: "",
-                actor: actor.subject,
-                actor_organisation_id: actor.organisation,
-                time: schedule.dispatch_time,
-            },
-        )
-        .await?;
+        let note = HistoryNote {
+            from_status: None,
+            ..HistoryNote::new(
+                CaseAction::Dispatched,
+                CaseStatus::Dispatched,
+                CaseStatus::Dispatched,
+                actor.subject,
+                actor.organisation,
+                schedule.dispatch_time,
+            )
+        };
+        append_history(&mut tx, &id, &note).await?;
+        super::item::record_item_change(&mut tx, false, &id, CaseAction::Dispatched, schedule.dispatch_time).await?;
         let case = load_case(&mut tx, &id).await?.ok_or_else(|| not_found(&id))?;
         record_dispatched(&mut tx, &case, actor.subject).await?;
         tx.commit().await?;

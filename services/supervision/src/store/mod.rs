@@ -17,12 +17,28 @@ macro_rules! bind_all {
     }};
 }
 
+mod benefit;
 mod calendar;
 mod case;
+mod follow_up;
+mod inspection;
+mod item;
+mod lifecycle;
+mod rectification;
+mod sweep;
+mod write;
 
 pub use case::Actor;
-use chrono::{DateTime, SubsecRound, Utc};
+pub use follow_up::FollowUpSweep;
+pub use item::{cursor_text, parse_cursor};
+pub use rectification::RectificationSweep;
+use std::sync::Arc;
+pub use write::SYSTEM_ACTOR;
+
+use chrono::{DateTime, Utc};
 use tingjian_runtime::Database;
+use tingjian_runtime::clock::Clock;
+use tingjian_runtime::settings::SupervisionSettings;
 
 /// The service name events are recorded under.
 const SERVICE: &str = "supervision";
@@ -31,18 +47,40 @@ const SERVICE: &str = "supervision";
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
+    clock: Clock,
+    settings: Arc<SupervisionSettings>,
 }
 
 impl Store {
-    /// A store on `db` (already migrated).
+    /// A store on `db` (already migrated), on the system clock with the default settings.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self::with(db, Clock::system(), SupervisionSettings::default())
     }
-}
 
-/// The current instant, at the precision both backends store.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    /// A store on `db` reading `clock`, with `settings` for its sweeps.
+    pub fn with(db: Database, clock: Clock, settings: SupervisionSettings) -> Self {
+        Self { db, clock, settings: Arc::new(settings) }
+    }
+
+    /// The current instant, at the precision both backends store.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The clock the store reads.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The sweep and escalation settings.
+    pub fn settings(&self) -> &SupervisionSettings {
+        &self.settings
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
 }
 
 /// A value bound to a query assembled at run time.

@@ -1,0 +1,1 @@
+//! TODO(benefit) module doc.

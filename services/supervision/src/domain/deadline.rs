@@ -1,0 +1,1 @@
+//! TODO(sweep) module doc: warnings and the overdue ladder.

@@ -1,0 +1,1 @@
+//! TODO(lifecycle) module doc: the pure transition rules.

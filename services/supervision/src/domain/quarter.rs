@@ -1,0 +1,1 @@
+//! TODO(follow_up) module doc: quarters, long-running, compliance.
