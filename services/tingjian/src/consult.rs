@@ -389,7 +389,7 @@ pub struct SuggestArgs {
 }
 
 /// Reads an instant: RFC 3339, or `YYYY-MM-DD HH:MM` in Beijing time (UTC+8).
-fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(t.with_timezone(&Utc));
     }
@@ -402,7 +402,7 @@ fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
         .ok_or_else(|| format!("{raw:?} is not a valid Beijing time"))
 }
 
-fn beijing(t: Option<&prost_types::Timestamp>) -> String {
+pub(crate) fn beijing(t: Option<&prost_types::Timestamp>) -> String {
     t.and_then(|t| DateTime::from_timestamp(t.seconds, 0))
         .map(|t| t.with_timezone(&tingjian_runtime::time::china()).format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default()

@@ -19,6 +19,7 @@ use tingjian_runtime::{Authenticator, Database, Role, Secret, ServiceContext, Se
 
 mod client;
 mod consult;
+mod supervise;
 
 use client::{ClientArgs, Output};
 
@@ -67,6 +68,9 @@ enum Command {
     /// Consultation: plans, topics, invitations, sessions, contributions, suggestions (见).
     #[command(subcommand)]
     Consult(consult::ConsultCommand),
+    /// Supervision for units and supervisors: my cases, accept, reply, follow up, what is due (商).
+    #[command(subcommand)]
+    Case(supervise::CaseCommand),
     /// List the events consumers gave up on (the dead letters), with the reason.
     DeadLetters(DeadLetterArgs),
 }
@@ -159,6 +163,7 @@ fn main() -> ExitCode {
             Command::List(args) => client::enterprise_list(args).await.map(|()| ExitCode::SUCCESS),
             Command::Merge(args) => client::merge(args).await.map(|()| ExitCode::SUCCESS),
             Command::Consult(command) => consult::consult(command).await.map(|()| ExitCode::SUCCESS),
+            Command::Case(command) => supervise::case(command).await.map(|()| ExitCode::SUCCESS),
         }
     });
     match result {
