@@ -636,6 +636,38 @@ mod tests {
     }
 
     #[test]
+    fn the_escalation_ladder_and_sweep_settings_are_read_and_checked() {
+        let settings = Settings::defaults("supervision", 50053)
+            .load(&env(&[
+                ("TINGJIAN_ESCALATION_LADDER", "unit:2, discipline_inspection:7"),
+                ("TINGJIAN_SWEEP_INTERVAL", "0s"),
+                ("TINGJIAN_FOLLOW_UP_REMINDER_DAYS", "10"),
+            ]))
+            .expect("loads");
+        assert_eq!(
+            settings.supervision.escalation_ladder,
+            [
+                LadderStep { rung: EscalationRung::Unit, after_working_days: 2 },
+                LadderStep { rung: EscalationRung::DisciplineInspection, after_working_days: 7 },
+            ]
+        );
+        assert_eq!(settings.supervision.sweep_interval, Duration::ZERO);
+        assert_eq!(settings.supervision.reminder_days, 10);
+        for bad in ["", "unit", "unit:x", "mayor:1", "supervision_office:1,unit:2", "unit:5,supervision_office:3"] {
+            let err = Settings::defaults("supervision", 50053)
+                .load(&env(&[("TINGJIAN_ESCALATION_LADDER", bad)]))
+                .expect_err("rejected");
+            assert!(err.to_string().contains("supervision.escalation_ladder"), "{bad}: {err}");
+        }
+        assert!(
+            Settings::defaults("supervision", 50053).load(&env(&[("TINGJIAN_FOLLOW_UP_REMINDER_DAYS", "91")])).is_err()
+        );
+        let example = include_str!("../../../deploy/tingjian.example.toml");
+        let settings = Settings::defaults("supervision", 50053).apply_toml(example, "example").expect("valid example");
+        assert_eq!(settings.supervision, SupervisionSettings::default());
+    }
+
+    #[test]
     fn nats_switches_the_bus_and_its_credentials_stay_secret() {
         let settings = Settings::defaults("intake", 50051)
             .load(&env(&[

@@ -30,6 +30,8 @@ async fn supervision(args: &ClientArgs) -> BoxResult<Supervision> {
 /// `tingjian case …`
 #[derive(Debug, Subcommand)]
 pub enum CaseCommand {
+    /// Dispatch a case (交办) to a lead unit, as staff or a supervisor.
+    Dispatch(DispatchArgs),
     /// List cases: a handling unit's own (led or co-handled), or any unit's for staff and supervisors.
     Mine(MineArgs),
     /// Show a case with its history.
@@ -54,6 +56,93 @@ pub enum CaseCommand {
     Compliance(ComplianceArgs),
     /// Run the sweeps now: warnings, escalations, long-running cases, follow-up tasks and reminders.
     Sweep(SweepArgs),
+}
+
+/// What a case is created from, as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Source {
+    /// A consultation suggestion (协商建议).
+    Suggestion,
+    /// A special report (专报).
+    SpecialReport,
+    /// A common issue (共性问题).
+    CommonIssue,
+    /// A single demand (诉求).
+    Demand,
+}
+
+/// `tingjian case dispatch`
+#[derive(Debug, Args)]
+pub struct DispatchArgs {
+    /// Title, e.g. 争取金融机构降低远洋渔业企业综合融资成本.
+    #[arg(long)]
+    title: String,
+    /// What is assigned (交办内容).
+    #[arg(long)]
+    description: String,
+    /// What it comes from.
+    #[arg(long, value_enum)]
+    source: Source,
+    /// The source's id in its service.
+    #[arg(long)]
+    source_id: String,
+    /// The lead unit as id:name, e.g. zs-jrb:舟山市人民政府金融工作办公室.
+    #[arg(long, value_parser = parse_unit)]
+    lead_unit: common::OrganisationRef,
+    /// A co-handling unit as id:name; repeat for several.
+    #[arg(long = "co-unit", value_parser = parse_unit)]
+    co_units: Vec<common::OrganisationRef>,
+    /// The unit head responsible (一把手) as id:name:title, e.g. zs-jrb-head:王建国:主任.
+    #[arg(long, value_parser = parse_person)]
+    head: common::PersonRef,
+    /// Deadline in working days from dispatch.
+    #[arg(long, default_value_t = 15)]
+    working_days: i32,
+    /// Planned completion date (YYYY-MM-DD); more than six months away makes it long-running.
+    #[arg(long, value_parser = parse_date)]
+    planned: Option<common::Date>,
+    /// Subject of the enterprise user or proposer who evaluates the reply.
+    #[arg(long, default_value = "")]
+    evaluator: String,
+    /// The enterprise concerned (intake id).
+    #[arg(long, default_value = "")]
+    enterprise: String,
+    /// Flag it for discipline inspection (纪检监察).
+    #[arg(long)]
+    discipline_inspection: bool,
+    /// Idempotency key.
+    #[arg(long, default_value = "")]
+    request_id: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+fn parse_unit(raw: &str) -> Result<common::OrganisationRef, String> {
+    let (id, name) = raw.split_once(':').ok_or_else(|| format!("{raw:?} is not id:name"))?;
+    Ok(common::OrganisationRef {
+        id: id.trim().into(),
+        name: name.trim().into(),
+        kind: common::OrganisationKind::HandlingUnit as i32,
+    })
+}
+
+fn parse_person(raw: &str) -> Result<common::PersonRef, String> {
+    let mut parts = raw.splitn(3, ':');
+    let (Some(id), Some(name)) = (parts.next(), parts.next()) else {
+        return Err(format!("{raw:?} is not id:name:title"));
+    };
+    Ok(common::PersonRef {
+        id: id.trim().into(),
+        display_name: name.trim().into(),
+        title: parts.next().unwrap_or_default().trim().into(),
+        organisation_id: String::new(),
+    })
+}
+
+fn parse_date(raw: &str) -> Result<common::Date, String> {
+    use chrono::Datelike as _;
+    let d = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| format!("{raw:?} is not YYYY-MM-DD"))?;
+    Ok(common::Date { year: d.year(), month: d.month() as i32, day: d.day() as i32 })
 }
 
 /// `tingjian case mine`
@@ -450,6 +539,7 @@ fn print_case(output: Output, verb: &str, c: &pb::Case) {
 /// Runs a `tingjian case` command.
 pub async fn case(command: CaseCommand) -> BoxResult<()> {
     match command {
+        CaseCommand::Dispatch(a) => dispatch(a).await,
         CaseCommand::Mine(a) => mine(a).await,
         CaseCommand::Show(a) => show(a).await,
         CaseCommand::Accept(a) => {
@@ -487,6 +577,41 @@ pub async fn case(command: CaseCommand) -> BoxResult<()> {
         CaseCommand::Compliance(a) => compliance(a).await,
         CaseCommand::Sweep(a) => sweep(a).await,
     }
+}
+
+async fn dispatch(a: DispatchArgs) -> BoxResult<()> {
+    let mut client = supervision(&a.client).await?;
+    let kind = match a.source {
+        Source::Suggestion => pb::CaseSourceKind::Suggestion,
+        Source::SpecialReport => pb::CaseSourceKind::SpecialReport,
+        Source::CommonIssue => pb::CaseSourceKind::CommonIssue,
+        Source::Demand => pb::CaseSourceKind::Demand,
+    };
+    let mut head = a.head;
+    head.organisation_id = a.lead_unit.id.clone();
+    let case = pb::Case {
+        title: a.title.clone(),
+        description: a.description,
+        source: Some(pb::CaseSource { kind: kind as i32, source_id: a.source_id, source_title: a.title }),
+        lead_unit: Some(a.lead_unit),
+        co_units: a.co_units,
+        responsible_head: Some(head),
+        planned_completion_date: a.planned,
+        discipline_inspection: a.discipline_inspection,
+        evaluator_id: a.evaluator,
+        enterprise_id: a.enterprise,
+        ..Default::default()
+    };
+    let request = pb::CreateCaseRequest {
+        case: Some(case),
+        request_id: request_id(a.request_id),
+        deadline_working_days: a.working_days,
+    };
+    let response = client.create_case(request).await.map_err(explain)?.into_inner();
+    let case = response.case.ok_or("the service answered without the case")?;
+    let verb = if response.newly_created { "已交办" } else { "该来源已有交办单" };
+    print_case(a.client.output, verb, &case);
+    Ok(())
 }
 
 async fn mine(a: MineArgs) -> BoxResult<()> {

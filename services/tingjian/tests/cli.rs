@@ -43,6 +43,29 @@ impl Suite {
         String::from_utf8(output.stdout).expect("utf-8")
     }
 
+    /// A development token for `subject` of `organisation` holding `role`.
+    fn token_for(&self, subject: &str, organisation: &str, role: &str) -> String {
+        let output = Command::new(env!("CARGO_BIN_EXE_tingjian"))
+            .args(["token", "--role", role, "--subject", subject, "--organisation", organisation, "--data-dir"])
+            .arg(self._data.path())
+            .output()
+            .expect("runs");
+        assert!(output.status.success(), "tingjian token failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
+    }
+
+    /// Runs `args` with `token`.
+    fn run_with(&self, token: &str, args: &[&str]) -> String {
+        let output = Command::new(env!("CARGO_BIN_EXE_tingjian"))
+            .args(args)
+            .env("TINGJIAN_ADDR", &self.addr)
+            .env("TINGJIAN_TOKEN", token)
+            .output()
+            .expect("runs");
+        assert!(output.status.success(), "tingjian {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf-8")
+    }
+
     fn fail(&self, args: &[&str]) -> String {
         let output = Command::new(env!("CARGO_BIN_EXE_tingjian"))
             .args(args)
@@ -363,4 +386,120 @@ fn a_consultation_run_from_the_command_line() {
         "government",
     ]);
     assert!(suggestion.contains("（已报送）"), "{suggestion}");
+}
+
+/// A case from dispatch to close through `tingjian case`: staff dispatch it, the lead unit finds it among its
+/// cases, accepts, records progress and replies with a benefit, the enterprise evaluates, staff close it;
+/// a supervisor follows up a long-running case and sees what is due this quarter.
+#[test]
+fn a_case_handled_from_the_command_line() {
+    let suite = Suite::start();
+    let dispatched = json(&suite.run(&[
+        "case",
+        "dispatch",
+        "--title",
+        "争取金融机构降低远洋渔业企业综合融资成本",
+        "--description",
+        "协调辖区金融机构对远洋渔业企业实行优惠利率。",
+        "--source",
+        "suggestion",
+        "--source-id",
+        "suggestion-cli-1",
+        "--lead-unit",
+        "zs-jrb:舟山市人民政府金融工作办公室",
+        "--co-unit",
+        "zs-jxj:舟山市经济和信息化局",
+        "--head",
+        "zs-jrb-head:王建国:主任",
+        "--working-days",
+        "15",
+        "--evaluator",
+        "ent-haifeng",
+        "-o",
+        "json",
+    ]));
+    let id = dispatched["id"].as_str().expect("case id").to_owned();
+    assert_eq!(dispatched["status"], "CASE_STATUS_DISPATCHED", "{dispatched}");
+
+    let unit = suite.token_for("officer-jrb", "zs-jrb", "handling_unit");
+    let mine = suite.run_with(&unit, &["case", "mine"]);
+    assert!(mine.contains("共 1 件") && mine.contains("已交办") && mine.contains("远洋渔业"), "{mine}");
+    let other = suite.token_for("officer-jtj", "zs-jtj", "handling_unit");
+    assert!(suite.run_with(&other, &["case", "mine"]).contains("共 0 件"));
+
+    let accepted = suite.run_with(&unit, &["case", "accept", &id, "--note", "已签收，专人办理"]);
+    assert!(accepted.contains("已签收"), "{accepted}");
+    suite.run_with(&unit, &["case", "progress", &id, "--text", "已召开银企对接会，三家银行同意下调利率。"]);
+    let replied = suite.run_with(
+        &unit,
+        &[
+            "case",
+            "reply",
+            &id,
+            "--class",
+            "a",
+            "--text",
+            "经协调，相关企业贷款利率平均下调0.8个百分点。",
+            "--interest-reduced",
+            "1971000",
+        ],
+    );
+    assert!(replied.contains("A 已解决") && replied.contains("按期") && replied.contains("1971000.00 元"), "{replied}");
+
+    let enterprise = suite.token_for("ent-haifeng", "haifeng", "enterprise");
+    let evaluated = suite.run_with(&enterprise, &["case", "evaluate", &id, "--result", "satisfied"]);
+    assert!(evaluated.contains("已评价"), "{evaluated}");
+    let closed = suite.run(&["case", "close", &id, "--reason", "企业满意，办结"]);
+    assert!(closed.contains("已办结"), "{closed}");
+
+    let shown = suite.run(&["case", "show", &id]);
+    for step in ["交办", "签收", "进展", "答复", "成效", "评价", "办结"] {
+        assert!(shown.contains(step), "{step} missing from:\n{shown}");
+    }
+
+    // A long-running case (planned over six months) owes a follow-up this quarter.
+    let long = json(&suite.run(&[
+        "case",
+        "dispatch",
+        "--title",
+        "推进远洋渔业基地冷链物流项目",
+        "--description",
+        "协调土地和资金，推进冷链物流项目建设。",
+        "--source",
+        "common-issue",
+        "--source-id",
+        "issue-cli-1",
+        "--lead-unit",
+        "zs-jxj:舟山市经济和信息化局",
+        "--head",
+        "zs-jxj-head:李明:局长",
+        "--planned",
+        "2099-12-31",
+        "-o",
+        "json",
+    ]));
+    let long_id = long["id"].as_str().expect("case id").to_owned();
+    assert_eq!(long["long_running"], true, "{long}");
+    let swept = suite.run(&["case", "sweep"]);
+    assert!(swept.contains("跟踪任务 1"), "{swept}");
+    let due = suite.run(&["case", "due"]);
+    assert!(due.contains("待跟踪监督的长期事项（1 件）") && due.contains("冷链物流"), "{due}");
+    let supervisor = suite.token_for("supervisor-zhao", "zs-dcs", "supervisor");
+    let followed = suite.run_with(
+        &supervisor,
+        &[
+            "case",
+            "follow-up",
+            &long_id,
+            "--method",
+            "on-site",
+            "--findings",
+            "项目用地已落实，资金到位六成。",
+            "--supervisor",
+            "supervisor-zhao",
+        ],
+    );
+    assert!(followed.contains("已记录跟踪监督") && followed.contains("已跟踪"), "{followed}");
+    let due = suite.run(&["case", "due"]);
+    assert!(due.contains("待跟踪监督的长期事项（0 件）"), "{due}");
 }
