@@ -28,6 +28,9 @@ pub static MODULE: ServiceModule = ServiceModule {
 
 fn register(server: &mut GrpcServer, context: ServiceContext) {
     let store = store::Store::with(context.db, context.clock, context.supervision);
+    if !store.settings().sweep_interval.is_zero() {
+        store.spawn_periodic_sweeps();
+    }
     let api = api::SupervisionApi::new(store.clone());
     let limit = server.max_message_bytes();
     let service = SupervisionServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
