@@ -57,7 +57,8 @@ mod tests {
 
     #[test]
     fn a_manual_clock_is_shared_by_its_clones() {
-        let start = DateTime::parse_from_rfc3339("2024-01-15T09:00:00+08:00").unwrap().with_timezone(&Utc);
+        let start =
+            DateTime::parse_from_rfc3339("2024-01-15T09:00:00+08:00").expect("valid instant").with_timezone(&Utc);
         let clock = Clock::manual(start);
         let other = clock.clone();
         other.advance(TimeDelta::days(182));

@@ -31,7 +31,7 @@ async fn supervision(args: &ClientArgs) -> BoxResult<Supervision> {
 #[derive(Debug, Subcommand)]
 pub enum CaseCommand {
     /// Dispatch a case (交办) to a lead unit, as staff or a supervisor.
-    Dispatch(DispatchArgs),
+    Dispatch(Box<DispatchArgs>),
     /// List cases: a handling unit's own (led or co-handled), or any unit's for staff and supervisors.
     Mine(MineArgs),
     /// Show a case with its history.
@@ -539,7 +539,7 @@ fn print_case(output: Output, verb: &str, c: &pb::Case) {
 /// Runs a `tingjian case` command.
 pub async fn case(command: CaseCommand) -> BoxResult<()> {
     match command {
-        CaseCommand::Dispatch(a) => dispatch(a).await,
+        CaseCommand::Dispatch(a) => dispatch(*a).await,
         CaseCommand::Mine(a) => mine(a).await,
         CaseCommand::Show(a) => show(a).await,
         CaseCommand::Accept(a) => {
@@ -938,7 +938,7 @@ async fn compliance(a: ComplianceArgs) -> BoxResult<()> {
                 summary.quarters_pending
             );
             for c in &response.cases {
-                let r = c.rate.clone().unwrap_or_default();
+                let r = c.rate.unwrap_or_default();
                 println!(
                     "  {}  {:.1}%（{}/{}）  {}",
                     c.case_id,

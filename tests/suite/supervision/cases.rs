@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Datelike as _, Duration, SubsecRound as _, Utc};
 use prost::Message as _;
-use tingjian_proto::common::v1::{Date, Event, OrganisationKind, OrganisationRef, Period, PeriodKind, PersonRef};
+use tingjian_proto::common::v1::{Date, Event, Period, PeriodKind};
 use tingjian_proto::supervision::v1 as pb;
 use tingjian_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tingjian_runtime::wire::timestamp;
@@ -16,7 +16,7 @@ use tingjian_tests::{Identity, StorageBackend, TestService, assert_field_violati
 use tonic::Code;
 use tonic::transport::Channel;
 
-use super::fixtures::{TITLE, case_of, instant, jrb, jtj, jxj, unit};
+use super::fixtures::{TITLE, case_of, instant, jrb, jtj, jxj};
 
 type Client = SupervisionServiceClient<Channel>;
 

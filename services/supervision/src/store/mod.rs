@@ -32,8 +32,8 @@ pub use case::Actor;
 pub use follow_up::FollowUpSweep;
 pub use item::{cursor_text, parse_cursor};
 pub use rectification::RectificationSweep;
-pub use sweep::{DeadlineSweep, SweepKind, SweepReport};
 use std::sync::Arc;
+pub use sweep::{DeadlineSweep, SweepKind, SweepReport};
 pub use write::SYSTEM_ACTOR;
 
 use chrono::{DateTime, Utc};
