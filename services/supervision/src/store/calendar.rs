@@ -72,6 +72,14 @@ async fn insert_days(tx: &mut Tx, year: i32, kind: i32, days: &[NamedDay]) -> Re
     Ok(())
 }
 
+/// Whether this process has not yet warned that `year` has no calendar (it warns once per year, not on
+/// every deadline it computes).
+fn first_time_missing(year: i32) -> bool {
+    static WARNED: std::sync::OnceLock<std::sync::Mutex<std::collections::BTreeSet<i32>>> = std::sync::OnceLock::new();
+    let warned = WARNED.get_or_init(Default::default);
+    warned.lock().map_or(true, |mut years| years.insert(year))
+}
+
 impl Store {
     /// The replaced calendars of `years` stored here.
     async fn stored_calendars(&self, years: RangeInclusive<i32>) -> Result<Vec<CalendarRecord>, ServiceError> {
@@ -127,7 +135,7 @@ impl Store {
             schedules.insert(stored.calendar.year, stored.calendar);
         }
         for year in years {
-            if !schedules.contains_key(&year) {
+            if !schedules.contains_key(&year) && first_time_missing(year) {
                 tracing::warn!(year, "no working calendar for the year; counting Monday to Friday as working days");
             }
         }
