@@ -568,3 +568,118 @@ async fn exactly_once_across_three_replicas_on_postgres() {
 async fn exactly_once_across_three_replicas_on_sqlite() {
     exactly_once_across_replicas(Backend::Sqlite, 300).await;
 }
+
+/// Inserts `n` accepted cases dispatched Monday 2024-01-15 09:00, due far later (no deadline work), whose
+/// follow-up sweep first looks at them when they become long-running on 2024-07-15 09:00.
+async fn insert_long_running_cases(db: &Database, n: usize) {
+    let dispatch = monday_2024_01_15();
+    let deadline = china(2026, 12, 31, 23, 59, 59);
+    let since = tingjian_supervision::domain::six_months_after(dispatch);
+    let mut tx = db.begin().await.expect("transaction");
+    for i in 0..n {
+        let id = tingjian_runtime::wire::new_id();
+        tingjian_runtime::on_tx!(&mut tx, conn => {
+            sqlx::query(
+                "INSERT INTO supervision_case (id, title, status, lead_unit, lead_unit_name, lead_unit_kind, \
+                 dispatch_time, deadline_time, dispatched_by, create_time, update_time, source_kind, source_id, \
+                 follow_up_due_time) VALUES ($1, $2, 2, 'zs-jxj', '舟山市经济和信息化局', 3, $3, $4, 'staff-li', \
+                 $3, $3, 3, $1, $5)",
+            )
+            .bind(id.as_str())
+            .bind(format!("长期督办事项第{i}号"))
+            .bind(dispatch)
+            .bind(deadline)
+            .bind(since)
+            .execute(&mut **conn)
+            .await
+            .map(|_| ())
+        })
+        .expect("case inserted");
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// Three replicas run every sweep at once over thousands of long-running cases through a quarter: each
+/// case becomes long-running once, gets its Q3 2024 task once, is reminded once before the quarter ends,
+/// and when Q3 ends without a follow-up, records the missed quarter once and is escalated once — in the
+/// tables, the histories and the outbox alike.
+async fn follow_ups_exactly_once_across_replicas(backend: Backend, cases: usize) {
+    let Some(database) = TestDatabase::fresh(backend, &tingjian_supervision::MODULE.migrations).await else { return };
+    insert_long_running_cases(&database.db, cases).await;
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let db = Database::connect(&database.settings(), "supervision").await.expect("a replica's own pool");
+        let settings = SupervisionSettings { sweep_interval: std::time::Duration::ZERO, ..Default::default() };
+        replicas.push(Store::with(db, Clock::manual(monday_2024_01_15()), settings));
+    }
+    let n = i64::try_from(cases).expect("count");
+    // (as of, long-running marked, tasks created, reminders, missed quarters, escalations)
+    let rounds = [
+        (china(2024, 7, 20, 12, 0, 0), n, n, 0, 0, 0),
+        (china(2024, 9, 20, 12, 0, 0), 0, 0, n, 0, 0),
+        (china(2024, 10, 2, 9, 0, 0), 0, n, 0, n, n),
+    ];
+    for (as_of, marked, created, reminded, missed, escalated) in rounds {
+        let sweeps: Vec<_> = replicas
+            .iter()
+            .map(|store| {
+                let store = store.clone();
+                tokio::spawn(async move { store.run_sweeps(&[], as_of).await })
+            })
+            .collect();
+        let mut totals = [0_i64; 5];
+        for sweep in sweeps {
+            let r = sweep.await.expect("sweep task").expect("sweep");
+            for (total, value) in totals.iter_mut().zip([
+                r.long_running_marked,
+                r.tasks_created,
+                r.reminders_sent,
+                r.quarters_missed,
+                r.escalations,
+            ]) {
+                *total += i64::from(value);
+            }
+        }
+        assert_eq!(totals, [marked, created, reminded, missed, escalated], "as of {as_of}");
+    }
+    let db = &database.db;
+    assert_eq!(count(db, "SELECT COUNT(*) FROM supervision_case WHERE long_running").await, n);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM supervision_follow_up_task").await, 2 * n);
+    let per_quarter = "SELECT COUNT(*) FROM (SELECT DISTINCT case_id, quarter_year, quarter_number \
+                       FROM supervision_follow_up_task) d";
+    assert_eq!(count(db, per_quarter).await, 2 * n);
+    let status = |s: pb::FollowUpTaskStatus| {
+        format!("SELECT COUNT(*) FROM supervision_follow_up_task WHERE status = {}", s as i32)
+    };
+    assert_eq!(count(db, &status(pb::FollowUpTaskStatus::Missed)).await, n);
+    assert_eq!(count(db, &status(pb::FollowUpTaskStatus::Open)).await, n);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM supervision_follow_up_task WHERE remind_time IS NOT NULL").await, n);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM supervision_escalation").await, n);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM (SELECT DISTINCT case_id FROM supervision_escalation) d").await, n);
+    for action in [
+        pb::CaseAction::BecameLongRunning,
+        pb::CaseAction::FollowUpReminded,
+        pb::CaseAction::QuarterMissed,
+        pb::CaseAction::Escalated,
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM supervision_case_history WHERE action = {}", action as i32);
+        assert_eq!(count(db, &sql).await, n, "{action:?} once per case");
+    }
+    let gaps = "SELECT COUNT(*) FROM (SELECT case_id FROM supervision_case_history GROUP BY case_id \
+                HAVING MAX(sequence) <> COUNT(*) OR MIN(sequence) <> 1) g";
+    assert_eq!(count(db, gaps).await, 0, "histories gap-free");
+    for kind in ["case_became_long_running", "follow_up_reminder_sent", "quarter_missed", "case_escalated"] {
+        let sql = format!("SELECT COUNT(*) FROM event_outbox WHERE event_type = 'tingjian.supervision.{kind}'");
+        assert_eq!(count(db, &sql).await, n, "{kind} once per case");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn follow_ups_exactly_once_across_three_replicas_on_postgres() {
+    follow_ups_exactly_once_across_replicas(Backend::Postgres, 2_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn follow_ups_exactly_once_across_three_replicas_on_sqlite() {
+    follow_ups_exactly_once_across_replicas(Backend::Sqlite, 200).await;
+}
