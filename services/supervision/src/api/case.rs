@@ -32,8 +32,9 @@ const CASES_LIST: &str = "cases";
 /// Page-token name of ListCaseHistory.
 const HISTORY_LIST: &str = "case_history";
 
-/// Which cases `caller` may see, or PERMISSION_DENIED.
-fn scope_of(caller: &Caller) -> Result<Scope, ServiceError> {
+/// Which cases `caller` may see — and so their warnings, escalations, follow-ups and compliance — or
+/// PERMISSION_DENIED.
+pub(super) fn scope_of(caller: &Caller) -> Result<Scope, ServiceError> {
     if READERS.iter().any(|r| caller.has(*r)) {
         Ok(Scope::All)
     } else if caller.has(Role::HandlingUnit) {

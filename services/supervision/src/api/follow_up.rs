@@ -18,6 +18,7 @@ use tingjian_runtime::wire::{parse_id, parse_request_id};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
+use super::case::scope_of;
 use super::{SupervisionApi, period_range, read_instant};
 use crate::convert;
 use crate::domain::quarter::{
@@ -29,29 +30,12 @@ use crate::store::Actor;
 
 /// Roles that record follow-ups of any case.
 const RECORDERS: [Role; 2] = [Role::Supervisor, Role::Staff];
-/// Roles that read every case.
-const READERS: [Role; 4] = [Role::Staff, Role::Supervisor, Role::Leader, Role::Analyst];
 /// Page-token name of ListFollowUpTasks.
 const TASKS_LIST: &str = "follow_up_tasks";
 /// Page-token name of ListFollowUps.
 const FOLLOW_UPS_LIST: &str = "follow_ups";
 /// Page-token name of GetCompliance.
 const COMPLIANCE_LIST: &str = "compliance";
-
-/// Which cases `caller` may read, or PERMISSION_DENIED.
-fn reader_scope(caller: &Caller) -> Result<Scope, ServiceError> {
-    if READERS.iter().any(|r| caller.has(*r)) {
-        Ok(Scope::All)
-    } else if caller.has(Role::HandlingUnit) {
-        Ok(Scope::Unit(caller.organisation.clone()))
-    } else if caller.has(Role::DisciplineInspection) {
-        Ok(Scope::DisciplineInspection)
-    } else {
-        let mut roles: Vec<Role> = READERS.to_vec();
-        roles.extend([Role::HandlingUnit, Role::DisciplineInspection]);
-        caller.require_any(&roles).map(|()| Scope::All)
-    }
-}
 
 /// A short digest of a list's filters, which binds a page token to them.
 fn digest(parts: &[&str]) -> String {
@@ -181,7 +165,7 @@ impl SupervisionApi {
         &self,
         request: Request<pb::ListFollowUpTasksRequest>,
     ) -> Result<Response<pb::ListFollowUpTasksResponse>, Status> {
-        let scope = reader_scope(Caller::of(&request)?)?;
+        let scope = scope_of(Caller::of(&request)?)?;
         let body = request.into_inner();
         let mut v = Violations::new();
         let quarter = match body.quarter.as_ref() {
@@ -283,7 +267,7 @@ impl SupervisionApi {
         &self,
         request: Request<pb::ListFollowUpsRequest>,
     ) -> Result<Response<pb::ListFollowUpsResponse>, Status> {
-        let scope = reader_scope(Caller::of(&request)?)?;
+        let scope = scope_of(Caller::of(&request)?)?;
         let body = request.into_inner();
         let mut v = Violations::new();
         let case_id = case_filter(&mut v, &body.case_id, "case_id")?;
@@ -319,7 +303,7 @@ impl SupervisionApi {
         &self,
         request: Request<pb::GetComplianceRequest>,
     ) -> Result<Response<pb::GetComplianceResponse>, Status> {
-        let scope = reader_scope(Caller::of(&request)?)?;
+        let scope = scope_of(Caller::of(&request)?)?;
         let body = request.into_inner();
         let mut v = Violations::new();
         let case_id = case_filter(&mut v, &body.case_id, "case_id")?;

@@ -13,34 +13,18 @@ use tingjian_runtime::wire::parse_id;
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
+use super::case::scope_of;
 use super::{SupervisionApi, read_instant};
+use crate::domain::MAX_CODE_CHARS;
 use crate::domain::deadline::{EscalationFilter, OpenRange, WarningFilter};
-use crate::domain::{MAX_CODE_CHARS, Scope};
 use crate::store::SweepKind;
 
-/// Roles that read every warning and escalation.
-const READERS: [Role; 4] = [Role::Staff, Role::Supervisor, Role::Leader, Role::Analyst];
 /// Roles that run the sweeps on demand.
 const SWEEPERS: [Role; 3] = [Role::Supervisor, Role::Staff, Role::SystemAdmin];
 /// Page-token name of ListWarnings.
 const WARNINGS_LIST: &str = "warnings";
 /// Page-token name of ListEscalations.
 const ESCALATIONS_LIST: &str = "escalations";
-
-/// Which warnings and escalations `caller` may see, or PERMISSION_DENIED.
-fn scope_of(caller: &Caller) -> Result<Scope, ServiceError> {
-    if READERS.iter().any(|r| caller.has(*r)) {
-        Ok(Scope::All)
-    } else if caller.has(Role::HandlingUnit) {
-        Ok(Scope::Unit(caller.organisation.clone()))
-    } else if caller.has(Role::DisciplineInspection) {
-        Ok(Scope::DisciplineInspection)
-    } else {
-        let mut roles: Vec<Role> = READERS.to_vec();
-        roles.extend([Role::HandlingUnit, Role::DisciplineInspection]);
-        caller.require_any(&roles).map(|()| Scope::All)
-    }
-}
 
 /// An optional case id filter: empty means none.
 fn case_filter(v: &mut Violations, raw: &str, field: &str) -> Option<String> {
