@@ -12,6 +12,7 @@ use tingjian_runtime::paging::{Page, PageRequest, time_key};
 use tingjian_runtime::storage::Tx;
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
+use super::inspection::{ReferralWrite, write_referral};
 use super::write::{HistoryNote, append_history};
 use super::{Arg, Conditions, SERVICE, Store};
 use crate::domain::{
@@ -375,6 +376,28 @@ impl Store {
         request_id: Option<&str>,
         actor: Actor<'_>,
     ) -> Result<(Case, bool), ServiceError> {
+        self.create_case_and(new, request_id, actor, None).await
+    }
+
+    /// Creates the case of a referral as [`Store::create_case`] does, writing `referral` in the same
+    /// transaction when the case is new.
+    pub(super) async fn create_referred_case(
+        &self,
+        new: &NewCase,
+        request_id: Option<&str>,
+        actor: Actor<'_>,
+        referral: &ReferralWrite<'_>,
+    ) -> Result<(Case, bool), ServiceError> {
+        self.create_case_and(new, request_id, actor, Some(referral)).await
+    }
+
+    async fn create_case_and(
+        &self,
+        new: &NewCase,
+        request_id: Option<&str>,
+        actor: Actor<'_>,
+        referral: Option<&ReferralWrite<'_>>,
+    ) -> Result<(Case, bool), ServiceError> {
         let fingerprint = new.fingerprint();
         if let Some(found) = self.existing_case(new, request_id, &fingerprint).await? {
             return Ok(found);
@@ -384,7 +407,7 @@ impl Store {
         let calendar = self.working_calendar(first_year..=first_year + 2).await?;
         let schedule = Schedule::at_dispatch(dispatch, new.deadline, new.planned_completion_date, &calendar)?;
         let request = request_id.map(|r| (r, fingerprint.as_str()));
-        match self.insert_dispatched(new, &schedule, request, actor).await {
+        match self.insert_dispatched(new, &schedule, request, actor, referral).await {
             Ok(case) => Ok((case, true)),
             Err(ServiceError::AlreadyExists(_)) => match self.existing_case(new, request_id, &fingerprint).await? {
                 Some(found) => Ok(found),
@@ -400,6 +423,7 @@ impl Store {
         schedule: &Schedule,
         request: Option<(&str, &str)>,
         actor: Actor<'_>,
+        referral: Option<&ReferralWrite<'_>>,
     ) -> Result<Case, ServiceError> {
         let id = tingjian_runtime::wire::new_id();
         let mut tx = self.db.begin().await?;
@@ -419,6 +443,9 @@ impl Store {
         super::item::record_item_change(&mut tx, false, &id, CaseAction::Dispatched, schedule.dispatch_time).await?;
         let case = load_case(&mut tx, &id).await?.ok_or_else(|| not_found(&id))?;
         record_dispatched(&mut tx, &case, actor.subject).await?;
+        if let Some(referral) = referral {
+            write_referral(&mut tx, referral, &case).await?;
+        }
         tx.commit().await?;
         Ok(case)
     }

@@ -2,11 +2,10 @@
 //! its change cursor, the change log after a cursor, acknowledgements (已阅), a case's whole history,
 //! and referrals (移交) with the cases created from them.
 //!
-//! A referral and its case are written by two transactions (the case through the one creation path of
-//! every case, then the referral row naming it), made safe to retry: the case's request id is derived
-//! from the referral's, and the referral's id is the case's source id, so a retry after a failure
-//! between the two finds the case the first attempt created and completes it instead of creating a
-//! second one.
+//! A referral and its case are written in one transaction, through the one creation path of every case:
+//! the referral's id is the case's source id and the case's request id is derived from the referral's,
+//! so a retry of the same request, or a concurrent duplicate, answers with the pair the first attempt
+//! committed; a failure leaves neither.
 
 use std::collections::HashMap;
 
@@ -122,6 +121,53 @@ async fn co_units_of(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Vec<co
         out.entry(case_id).or_default().push(common::OrganisationRef { id, name, kind });
     }
     Ok(out)
+}
+
+/// A referral to write in the transaction that creates its case.
+pub(super) struct ReferralWrite<'a> {
+    /// The referral's id (the case's source id).
+    pub id: &'a str,
+    /// What was referred.
+    pub new: &'a NewReferral,
+    /// The caller's idempotency key.
+    pub request_id: Option<&'a str>,
+    /// What the request asked for, to recognise a retry.
+    pub fingerprint: &'a str,
+    /// Who referred it.
+    pub actor: &'a str,
+}
+
+/// Writes `referral` for `case` inside `tx` (the transaction that created the case).
+pub(super) async fn write_referral(tx: &mut Tx, referral: &ReferralWrite<'_>, case: &Case) -> Result<(), ServiceError> {
+    let new = referral.new;
+    let o = &new.officer;
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO supervision_referral (id, case_id, title, description, enterprise_id, category, \
+             deadline_working_days, officer_id, officer_name, officer_title, officer_organisation, \
+             referred_by, request_id, request_payload, create_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(referral.id)
+        .bind(case.id.as_str())
+        .bind(new.title())
+        .bind(new.description())
+        .bind(new.enterprise_id())
+        .bind(new.category())
+        .bind(new.deadline_working_days)
+        .bind(o.id.as_str())
+        .bind(o.display_name.as_str())
+        .bind(o.title.as_str())
+        .bind(o.organisation_id.as_str())
+        .bind(referral.actor)
+        .bind(referral.request_id)
+        .bind(referral.request_id.map(|_| referral.fingerprint))
+        .bind(case.create_time)
+        .execute(&mut **conn)
+        .await
+        .map(|_| ())
+    })?;
+    Ok(())
 }
 
 fn referral_of(row: ReferralRow, co_units: Vec<common::OrganisationRef>) -> pb::Referral {
@@ -345,28 +391,24 @@ impl Store {
         {
             return Ok(found);
         }
+        let referral_id = tingjian_runtime::wire::new_id();
         let case_request = request_id.map(case_request_id);
-        let case = match self.referral_case(new, case_request.as_deref(), actor).await {
-            // A concurrent attempt of the same request created the case first: complete that one.
-            Err(ServiceError::AlreadyExists(_)) if case_request.is_some() => {
-                self.referral_case(new, case_request.as_deref(), actor).await?
-            }
-            other => other?,
-        };
-        let referral_id = case.source.source_id.clone();
-        match (self.insert_referral(&referral_id, &case, new, request_id, &fingerprint, actor).await, request_id) {
-            (Ok(()), _) => {}
-            // A concurrent attempt of the same request wrote the referral first: answer with it.
-            (Err(ServiceError::AlreadyExists(_)), Some(request_id)) => {
-                if let Some(found) = self.referral_of_request(request_id, &fingerprint).await? {
-                    return Ok(found);
-                }
-                return Err(ServiceError::AlreadyExists("the referral conflicts with an existing one".into()));
-            }
-            (Err(e), _) => return Err(e),
+        let write =
+            ReferralWrite { id: &referral_id, new, request_id, fingerprint: &fingerprint, actor: actor.subject };
+        let created =
+            self.create_referred_case(&new.case_for(&referral_id), case_request.as_deref(), actor, &write).await;
+        match created {
+            Ok((case, true)) => Ok((self.referral(&referral_id).await?, case)),
+            // Another attempt of the same request wrote its case and referral first: answer with them.
+            Ok((_, false)) | Err(ServiceError::AlreadyExists(_)) => match request_id {
+                Some(request_id) => self
+                    .referral_of_request(request_id, &fingerprint)
+                    .await?
+                    .ok_or_else(|| ServiceError::AlreadyExists("the referral conflicts with an existing one".into())),
+                None => Err(ServiceError::AlreadyExists("the referral conflicts with an existing one".into())),
+            },
+            Err(e) => Err(e),
         }
-        let referral = self.referral(&referral_id).await?;
-        Ok((referral, case))
     }
 
     /// The referral a request already made, with its case, when the request is the same; ALREADY_EXISTS
@@ -391,80 +433,6 @@ impl Store {
         let referral = self.referral(&id).await?;
         let case = self.get_case(&referral.case_id).await?;
         Ok(Some((referral, case)))
-    }
-
-    /// The case of a referral: the one an earlier attempt of the same request created (its id is the
-    /// referral's), else a new one under a new referral id.
-    async fn referral_case(
-        &self,
-        new: &NewReferral,
-        case_request: Option<&str>,
-        actor: Actor<'_>,
-    ) -> Result<Case, ServiceError> {
-        let earlier: Option<(String, Option<String>)> = match case_request {
-            None => None,
-            Some(case_request) => on_pool!(self.database(), pool => {
-                sqlx::query_as("SELECT source_id, request_payload FROM supervision_case WHERE request_id = $1")
-                    .bind(case_request)
-                    .fetch_optional(pool)
-                    .await
-            })?,
-        };
-        let referral_id = match earlier {
-            Some((source_id, payload)) => {
-                if payload.as_deref() != Some(new.case_for(&source_id).fingerprint().as_str()) {
-                    return Err(ServiceError::AlreadyExists(
-                        "request_id was already used to refer another matter".into(),
-                    ));
-                }
-                source_id
-            }
-            None => tingjian_runtime::wire::new_id(),
-        };
-        let (case, _) = self.create_case(&new.case_for(&referral_id), case_request, actor).await?;
-        if case.source.source_id != referral_id {
-            return Err(ServiceError::AlreadyExists("request_id was already used to refer another matter".into()));
-        }
-        Ok(case)
-    }
-
-    async fn insert_referral(
-        &self,
-        id: &str,
-        case: &Case,
-        new: &NewReferral,
-        request_id: Option<&str>,
-        fingerprint: &str,
-        actor: Actor<'_>,
-    ) -> Result<(), ServiceError> {
-        let o = &new.officer;
-        on_pool!(self.database(), pool => {
-            sqlx::query(
-                "INSERT INTO supervision_referral (id, case_id, title, description, enterprise_id, category, \
-                 deadline_working_days, officer_id, officer_name, officer_title, officer_organisation, \
-                 referred_by, request_id, request_payload, create_time) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            )
-            .bind(id)
-            .bind(case.id.as_str())
-            .bind(new.title())
-            .bind(new.description())
-            .bind(new.enterprise_id())
-            .bind(new.category())
-            .bind(new.deadline_working_days)
-            .bind(o.id.as_str())
-            .bind(o.display_name.as_str())
-            .bind(o.title.as_str())
-            .bind(o.organisation_id.as_str())
-            .bind(actor.subject)
-            .bind(request_id)
-            .bind(request_id.map(|_| fingerprint))
-            .bind(case.create_time)
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })?;
-        Ok(())
     }
 
     /// A referral by id.
