@@ -475,3 +475,32 @@ async fn recording_follow_ups(backend: StorageBackend) {
 }
 
 on_both_backends!(follow_ups_are_checked_and_listed, super::recording_follow_ups);
+
+/// When no sweep ran for several quarters (the service was down), the next one creates every owed quarter's
+/// task, records each ended one as missed once — escalating up the ladder once per missed quarter — and
+/// leaves the current quarter open; a follow-up done in one of those quarters keeps it from being missed.
+async fn a_sweep_after_a_long_pause(backend: StorageBackend) {
+    let Some(mut h) = Harness::start(backend, monday_2024_01_15()).await else { return };
+    let case = h.dispatch(case_of(pb::CaseSourceKind::Suggestion, "suggestion-pause-1"), 15).await;
+    h.clock.set(china(2024, 11, 20, 10, 0, 0));
+    record(&mut h, &supervisor(), &case.id, follow_up(china(2024, 11, 20, 9, 0, 0), "实地查看项目进度。"), "pause-1")
+        .await
+        .expect("a follow-up in Q4 2024");
+    let swept = sweep_at(&h, china(2025, 5, 6, 10, 0, 0)).await;
+    assert_eq!((swept.long_running_marked, swept.tasks_created), (1, 4), "{swept:?}");
+    assert_eq!((swept.quarters_missed, swept.escalations), (2, 2), "Q3 2024 and Q1 2025 were missed: {swept:?}");
+    let statuses: Vec<(Option<Period>, i32)> =
+        tasks_of(&mut h, &case.id).await.into_iter().map(|t| (t.quarter, t.status)).collect();
+    assert_eq!(
+        statuses,
+        [
+            (Some(quarter(2024, 3)), pb::FollowUpTaskStatus::Missed as i32),
+            (Some(quarter(2024, 4)), pb::FollowUpTaskStatus::Done as i32),
+            (Some(quarter(2025, 1)), pb::FollowUpTaskStatus::Missed as i32),
+            (Some(quarter(2025, 2)), pb::FollowUpTaskStatus::Open as i32),
+        ]
+    );
+    assert_eq!(h.case(&case.id).await.escalation_level, pb::EscalationLevel::SupervisionOffice as i32);
+    assert_eq!(sweep_at(&h, china(2025, 5, 6, 10, 0, 0)).await, FollowUpSweep::default(), "nothing twice");
+}
+on_both_backends!(a_sweep_after_a_long_pause, super::a_sweep_after_a_long_pause);

@@ -121,42 +121,64 @@ pub fn next_rung(current: i32, ladder: &[i32]) -> i32 {
 pub struct CaseStep {
     /// Mark the case long-running since this instant (it was not yet).
     pub mark_long_running: Option<DateTime<Utc>>,
-    /// Create this quarter's task (if it does not exist yet).
+    /// Create this quarter's task (if it does not exist yet): the quarter of `as_of`.
     pub task_quarter: Option<Period>,
+    /// The first quarter whose task to create, when sweeps did not run for a while: every quarter from this
+    /// one to `task_quarter` gets its task (the past ones are then found missed or done by the task sweep).
+    pub first_task_quarter: Option<Period>,
     /// When the sweep next looks at the case; `None` when never again.
     pub follow_up_due_time: Option<DateTime<Utc>>,
 }
 
 /// The follow-up sweep's step for a case at `as_of`: `closed`, `long_running` (since `since`) as stored,
-/// first dispatched at `create_time`.
+/// first dispatched at `create_time`, due for the sweep since `due`.
 pub fn case_step(
     closed: bool,
     long_running: bool,
     since: Option<DateTime<Utc>>,
     create_time: DateTime<Utc>,
+    due: DateTime<Utc>,
     as_of: DateTime<Utc>,
 ) -> CaseStep {
+    let wait = |until: Option<DateTime<Utc>>, mark: Option<DateTime<Utc>>| CaseStep {
+        mark_long_running: mark,
+        task_quarter: None,
+        first_task_quarter: None,
+        follow_up_due_time: until,
+    };
     if closed {
-        return CaseStep { mark_long_running: None, task_quarter: None, follow_up_due_time: None };
+        return wait(None, None);
     }
     let (since, mark) = if long_running {
         (since.unwrap_or(create_time), None)
     } else {
         let since = six_months_after(create_time);
         if as_of < since {
-            return CaseStep { mark_long_running: None, task_quarter: None, follow_up_due_time: Some(since) };
+            return wait(Some(since), None);
         }
         (since, Some(since))
     };
     if as_of < since {
-        return CaseStep { mark_long_running: mark, task_quarter: None, follow_up_due_time: Some(since) };
+        return wait(Some(since), mark);
     }
     let quarter = quarter_of(as_of);
     CaseStep {
         mark_long_running: mark,
         task_quarter: Some(quarter),
+        first_task_quarter: Some(quarter_of(due.max(since).min(as_of))),
         follow_up_due_time: Some(quarter_bounds(quarter).1),
     }
+}
+
+/// The quarters from `first` to `last`, both included, in order.
+pub fn quarters_through(first: Period, last: Period) -> Vec<Period> {
+    let mut quarters = vec![first];
+    let mut current = first;
+    while current != last && quarter_bounds(current).1 <= quarter_bounds(last).0 {
+        current = quarter_of(quarter_bounds(current).1);
+        quarters.push(current);
+    }
+    quarters
 }
 
 /// What the follow-up sweep does for a task whose next action time has come.
@@ -646,7 +668,8 @@ mod tests {
         let since = long_running_since(dispatch, None);
         let close = china_at(2024, 7, 15, 8, 0, 0);
         assert!(quarter_compliance(since, Some(close), &[], china_at(2025, 1, 1, 0, 0, 0), None).is_empty());
-        assert_eq!(case_step(true, false, None, dispatch, china_at(2024, 7, 15, 9, 0, 0)).follow_up_due_time, None);
+        let at = china_at(2024, 7, 15, 9, 0, 0);
+        assert_eq!(case_step(true, false, None, dispatch, at, at).follow_up_due_time, None);
     }
 
     #[test]
@@ -704,16 +727,38 @@ mod tests {
     fn the_sweep_marks_then_creates_the_current_quarters_task() {
         let dispatch = china_at(2024, 1, 15, 9, 0, 0);
         let since = china_at(2024, 7, 15, 9, 0, 0);
-        let early = case_step(false, false, None, dispatch, china_at(2024, 7, 1, 0, 0, 0));
-        assert_eq!(early, CaseStep { mark_long_running: None, task_quarter: None, follow_up_due_time: Some(since) });
-        let step = case_step(false, false, None, dispatch, since);
+        let early = case_step(false, false, None, dispatch, since, china_at(2024, 7, 1, 0, 0, 0));
+        let waiting = CaseStep {
+            mark_long_running: None,
+            task_quarter: None,
+            first_task_quarter: None,
+            follow_up_due_time: Some(since),
+        };
+        assert_eq!(early, waiting);
+        let step = case_step(false, false, None, dispatch, since, since);
         assert_eq!(step.mark_long_running, Some(since));
         assert_eq!(step.task_quarter.map(quarter_key), Some((2024, 3)));
         assert_eq!(step.follow_up_due_time, Some(china_at(2024, 10, 1, 0, 0, 0)));
-        let step = case_step(false, true, Some(since), dispatch, china_at(2024, 10, 1, 0, 0, 0));
+        let q4 = china_at(2024, 10, 1, 0, 0, 0);
+        let step = case_step(false, true, Some(since), dispatch, q4, q4);
         assert_eq!(step.mark_long_running, None);
         assert_eq!(step.task_quarter.map(quarter_key), Some((2024, 4)));
+        assert_eq!(step.first_task_quarter.map(quarter_key), Some((2024, 4)));
         assert_eq!(step.follow_up_due_time, Some(china_at(2025, 1, 1, 0, 0, 0)));
+    }
+
+    #[test]
+    fn a_sweep_after_a_long_pause_creates_every_quarter_it_missed() {
+        let dispatch = china_at(2024, 1, 15, 9, 0, 0);
+        let since = china_at(2024, 7, 15, 9, 0, 0);
+        // Due since the case became long-running; the next sweep runs only in May 2025.
+        let step = case_step(false, false, None, dispatch, since, china_at(2025, 5, 6, 10, 0, 0));
+        assert_eq!(step.mark_long_running, Some(since));
+        let (first, last) = (step.first_task_quarter.expect("first"), step.task_quarter.expect("last"));
+        let quarters: Vec<(i32, u32)> = quarters_through(first, last).into_iter().map(quarter_key).collect();
+        assert_eq!(quarters, [(2024, 3), (2024, 4), (2025, 1), (2025, 2)]);
+        assert_eq!(step.follow_up_due_time, Some(china_at(2025, 7, 1, 0, 0, 0)));
+        assert_eq!(quarters_through(last, last), [last]);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use super::write::{
 use super::{Arg, Conditions, Store};
 use crate::domain::quarter::{
     ComplianceCase, ComplianceFilter, FollowUpFilter, NewFollowUp, TaskFilter, TaskStatus, TaskStep, case_step,
-    long_running_since, next_rung, quarter_bounds, quarter_of, reminder_time, task_step,
+    long_running_since, next_rung, quarter_bounds, quarter_of, quarters_through, reminder_time, task_step,
 };
 use crate::domain::{Case, CaseAction, CaseStatus, ESCALATION_DISCIPLINE_INSPECTION, Scope};
 
@@ -481,6 +481,7 @@ impl Store {
             before.long_running,
             before.long_running_since_time,
             before.create_time,
+            current.follow_up_due_time.unwrap_or(as_of),
             as_of,
         );
         let mut after = before.clone();
@@ -494,8 +495,10 @@ impl Store {
             );
         }
         if let Some(quarter) = step.task_quarter {
-            if insert_task(tx, id, quarter, as_of, self.settings.reminder_days).await?.is_some() {
-                report.tasks_created += 1;
+            for owed in quarters_through(step.first_task_quarter.unwrap_or(quarter), quarter) {
+                if insert_task(tx, id, owed, as_of, self.settings.reminder_days).await?.is_some() {
+                    report.tasks_created += 1;
+                }
             }
             after.next_follow_up_due_time = Some(quarter_bounds(quarter).1);
         }
