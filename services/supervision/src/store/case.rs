@@ -257,6 +257,26 @@ pub(super) async fn load_case(tx: &mut Tx, id: &str) -> Result<Option<Case>, Ser
     assemble(row, units.remove(id).unwrap_or_default()).map(Some)
 }
 
+/// The cases of `ids` inside `tx`, in the order of `ids`; ids that do not exist are left out.
+pub(super) async fn load_cases(tx: &mut Tx, ids: &[&str]) -> Result<Vec<Case>, ServiceError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut c = Conditions::default();
+    let ps = c.placeholders(ids.iter().map(|id| Arg::Text((*id).to_owned())));
+    let sql = format!("SELECT {CASE_COLUMNS} FROM supervision_case c WHERE c.id IN ({ps})");
+    let rows: Vec<CaseRow> =
+        on_tx!(tx, conn => bind_all!(sqlx::query_as::<_, CaseRow>(&sql), c.args()).fetch_all(&mut **conn).await)?;
+    let mut units = co_units_of(tx, ids).await?;
+    let mut by_id: HashMap<String, Case> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id = row.id.clone();
+        let co_units = units.remove(&id).unwrap_or_default();
+        by_id.insert(id, assemble(row, co_units)?);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(*id)).collect())
+}
+
 /// Who creates a case: the token's subject and organisation.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {

@@ -18,8 +18,8 @@ use tingjian_runtime::storage::Tx;
 use tingjian_runtime::wire::timestamp;
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
-use super::case::{Actor, load_case};
-use super::item::{cursor_text, item_of};
+use super::case::{Actor, load_case, load_cases};
+use super::item::{cursor_text, item_of, items_of};
 use super::{Arg, Conditions, Store};
 use crate::domain::inspection::{ItemFilter, NewReferral};
 use crate::domain::{Case, CaseHistoryEntry, CaseStatus, ESCALATION_DISCIPLINE_INSPECTION};
@@ -278,11 +278,9 @@ impl Store {
             bind_all!(sqlx::query_scalar::<_, String>(&sql), c.args()).fetch_all(&mut **conn).await
         })?;
         let ids = Page::from_rows(ids, page.size, |id| vec![change_cursor.to_string(), id.clone()]);
-        let mut items = Vec::with_capacity(ids.items.len());
-        for id in &ids.items {
-            let case = load_case(&mut tx, id).await?.ok_or_else(|| not_found(id))?;
-            items.push(item_of(&mut tx, &case, now).await?);
-        }
+        let wanted: Vec<&str> = ids.items.iter().map(String::as_str).collect();
+        let cases = load_cases(&mut tx, &wanted).await?;
+        let items = items_of(&mut tx, &cases, now).await?;
         tx.rollback().await?;
         Ok(ItemPage { page: Page { items, next: ids.next }, change_cursor })
     }

@@ -5,6 +5,8 @@
 //! write lock until the transaction commits: the next change waits, so cursors commit in the order they
 //! are numbered and a reader that has seen cursor n has seen every change before it.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use prost::Message as _;
 use tingjian_proto::supervision::v1 as pb;
@@ -53,6 +55,42 @@ pub async fn item_of(tx: &mut Tx, case: &Case, now: DateTime<Utc>) -> Result<pb:
     let orders = rectification_ids(tx, &case.id).await?;
     let ack = acknowledgement(tx, &case.id).await?;
     Ok(crate::convert::item(case, orders, ack, now))
+}
+
+/// The items of `cases` as they stand inside `tx`, `overdue` as of `now`: their rectification orders and
+/// acknowledgements read in one query each.
+pub async fn items_of(
+    tx: &mut Tx,
+    cases: &[Case],
+    now: DateTime<Utc>,
+) -> Result<Vec<pb::SupervisionItem>, ServiceError> {
+    if cases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut c = super::Conditions::default();
+    let ps = c.placeholders(cases.iter().map(|case| super::Arg::Text(case.id.clone())));
+    let orders_sql =
+        format!("SELECT case_id, id FROM supervision_rectification WHERE case_id IN ({ps}) ORDER BY create_time, id");
+    let orders: Vec<(String, String)> = on_tx!(tx, conn => {
+        bind_all!(sqlx::query_as::<_, (String, String)>(&orders_sql), c.args()).fetch_all(&mut **conn).await
+    })?;
+    let acks_sql =
+        format!("SELECT case_id, cursor, acknowledge_time FROM supervision_item_ack WHERE case_id IN ({ps})");
+    let acks: Vec<(String, i64, DateTime<Utc>)> = on_tx!(tx, conn => {
+        bind_all!(sqlx::query_as::<_, (String, i64, DateTime<Utc>)>(&acks_sql), c.args()).fetch_all(&mut **conn).await
+    })?;
+    let mut orders_of: HashMap<String, Vec<String>> = HashMap::new();
+    for (case_id, id) in orders {
+        orders_of.entry(case_id).or_default().push(id);
+    }
+    let acks: HashMap<String, (i64, DateTime<Utc>)> = acks.into_iter().map(|(id, n, t)| (id, (n, t))).collect();
+    Ok(cases
+        .iter()
+        .map(|case| {
+            let ack = acks.get(&case.id).copied();
+            crate::convert::item(case, orders_of.remove(&case.id).unwrap_or_default(), ack, now)
+        })
+        .collect())
 }
 
 /// Records a change of case `id` (already written in `tx`) on the item list when the commission sees it
