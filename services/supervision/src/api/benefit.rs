@@ -9,11 +9,11 @@ use tingjian_proto::supervision::v1 as pb;
 use tingjian_runtime::error::{Violations, checked, gather};
 use tingjian_runtime::fields::optional_text;
 use tingjian_runtime::paging::PageRequest;
-use tingjian_runtime::wire::{parse_id, parse_request_id};
+use tingjian_runtime::wire::{parse_id, parse_request_id, period_range};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
-use super::{SupervisionApi, period_range};
+use super::SupervisionApi;
 use crate::domain::benefit::{BenefitDraft, BenefitFilter, BenefitKind, BenefitScope, CNY, NewBenefit};
 use crate::domain::lifecycle::Verb;
 use crate::domain::{MAX_CODE_CHARS, MAX_REQUEST_ID_CHARS};
@@ -117,7 +117,7 @@ impl SupervisionApi {
             }
         };
         let category = code_filter(&mut v, &body.category, "category");
-        let recorded = body.period.as_ref().and_then(|p| v.check(period_range(p, "period"))).flatten();
+        let recorded = v.check(period_range(body.period.as_ref())).flatten();
         v.finish()?;
         let filter = BenefitFilter { scope, case_id, enterprise_id, kind, category, recorded };
         let digest = filter.digest();

@@ -8,14 +8,14 @@
 
 use chrono::SubsecRound as _;
 use tingjian_proto::supervision::v1 as pb;
-use tingjian_runtime::error::Violations;
+use tingjian_runtime::error::{Violations, gather};
 use tingjian_runtime::fields::optional_text;
 use tingjian_runtime::paging::PageRequest;
-use tingjian_runtime::wire::{parse_id, parse_request_id};
+use tingjian_runtime::wire::{parse_id, parse_request_id, period_range, read_instant};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
-use super::{SupervisionApi, period_range, read_instant};
+use super::SupervisionApi;
 use crate::convert;
 use crate::domain::{
     Case, CaseDraft, CaseFilter, CaseStatus, MAX_CODE_CHARS, MAX_REQUEST_ID_CHARS, NewCase, Person, Scope, SourceKind,
@@ -45,18 +45,6 @@ pub(super) fn scope_of(caller: &Caller) -> Result<Scope, ServiceError> {
         let mut roles: Vec<Role> = READERS.to_vec();
         roles.extend([Role::HandlingUnit, Role::DisciplineInspection]);
         caller.require_any(&roles).map(|()| Scope::All)
-    }
-}
-
-/// Adds the violations of a failed check to `v`; other errors pass through.
-fn gather<T>(v: &mut Violations, result: Result<T, ServiceError>) -> Result<Option<T>, ServiceError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(ServiceError::InvalidArgument(violations)) => {
-            violations.into_iter().for_each(|x| v.add(x.field, x.description));
-            Ok(None)
-        }
-        Err(other) => Err(other),
     }
 }
 
@@ -93,6 +81,23 @@ fn draft_of(raw: pb::Case, deadline_working_days: i32, v: &mut Violations) -> Ca
         district: raw.district,
         industry: raw.industry,
     }
+}
+
+/// The case statuses a list asks for, each once; a number that is no status is a violation of
+/// `statuses[i]`.
+pub(super) fn case_statuses(v: &mut Violations, raw: &[i32]) -> Vec<CaseStatus> {
+    let mut statuses = Vec::new();
+    for (i, raw) in raw.iter().enumerate() {
+        match CaseStatus::from_i32(*raw) {
+            Some(status) if !statuses.contains(&status) => statuses.push(status),
+            Some(_) => {}
+            None => v.add(
+                format!("statuses[{i}]"),
+                "must be DISPATCHED, ACCEPTED, RETURNED, IN_PROGRESS, REPLIED, EVALUATED or CLOSED",
+            ),
+        }
+    }
+    statuses
 }
 
 /// An optional code filter: trimmed, empty means none.
@@ -164,17 +169,7 @@ impl SupervisionApi {
         let scope = scope_of(Caller::of(&request)?)?;
         let body = request.into_inner();
         let mut v = Violations::new();
-        let mut statuses = Vec::new();
-        for (i, raw) in body.statuses.iter().enumerate() {
-            match CaseStatus::from_i32(*raw) {
-                Some(status) if !statuses.contains(&status) => statuses.push(status),
-                Some(_) => {}
-                None => v.add(
-                    format!("statuses[{i}]"),
-                    "must be DISPATCHED, ACCEPTED, RETURNED, IN_PROGRESS, REPLIED, EVALUATED or CLOSED",
-                ),
-            }
-        }
+        let statuses = case_statuses(&mut v, &body.statuses);
         let unit_id = code_filter(&mut v, &body.unit_id, "unit_id");
         if body.include_co_units && unit_id.is_none() {
             v.add("include_co_units", "needs unit_id: the unit whose co-handled cases to include");
@@ -192,7 +187,7 @@ impl SupervisionApi {
         let source_id = code_filter(&mut v, &body.source_id, "source_id");
         let enterprise_id = code_filter(&mut v, &body.enterprise_id, "enterprise_id");
         let category = code_filter(&mut v, &body.category, "category");
-        let dispatched = body.period.as_ref().and_then(|p| v.check(period_range(p, "period"))).flatten();
+        let dispatched = v.check(period_range(body.period.as_ref())).flatten();
         if !(0..=3).contains(&body.min_escalation_level) {
             v.add("min_escalation_level", "is not an EscalationLevel");
         }

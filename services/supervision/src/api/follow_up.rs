@@ -14,12 +14,12 @@ use tingjian_runtime::error::{Violations, gather};
 use tingjian_runtime::fields::{optional_text, push_length_prefixed};
 use tingjian_runtime::paging::PageRequest;
 use tingjian_runtime::time::{Period, PeriodKind};
-use tingjian_runtime::wire::{parse_id, parse_request_id};
+use tingjian_runtime::wire::{parse_id, parse_request_id, period_range, read_instant};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
+use super::SupervisionApi;
 use super::case::scope_of;
-use super::{SupervisionApi, period_range, read_instant};
 use crate::convert;
 use crate::domain::quarter::{
     ComplianceFilter, FOLLOW_UP_METHODS, FollowUpDraft, FollowUpFilter, NewFollowUp, QuarterLine, QuarterState,
@@ -272,7 +272,7 @@ impl SupervisionApi {
         let mut v = Violations::new();
         let case_id = case_filter(&mut v, &body.case_id, "case_id")?;
         let unit_id = code_filter(&mut v, &body.unit_id, "unit_id");
-        let period = body.period.as_ref().and_then(|p| v.check(period_range(p, "period"))).flatten();
+        let period = v.check(period_range(body.period.as_ref())).flatten();
         let method = match body.method {
             0 => None,
             m if FOLLOW_UP_METHODS.contains(&m) => Some(m),

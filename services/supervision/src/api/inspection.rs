@@ -26,9 +26,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::DisciplineInspectionApi;
+use super::case::case_statuses;
 use crate::convert;
 use crate::domain::inspection::{ItemFilter, NewReferral, ReferralDraft, parse_note};
-use crate::domain::{CaseStatus, MAX_CODE_CHARS, MAX_REQUEST_ID_CHARS, Person, Unit};
+use crate::domain::{MAX_CODE_CHARS, MAX_REQUEST_ID_CHARS, Person, Unit};
 use crate::store::{Actor, Store, cursor_text, parse_cursor};
 
 /// Page-token name of ListSupervisionItems.
@@ -114,17 +115,7 @@ impl DisciplineInspectionApi {
         inspector(&request)?;
         let body = request.into_inner();
         let mut v = Violations::new();
-        let mut statuses = Vec::new();
-        for (i, raw) in body.statuses.iter().enumerate() {
-            match CaseStatus::from_i32(*raw) {
-                Some(status) if !statuses.contains(&status) => statuses.push(status),
-                Some(_) => {}
-                None => v.add(
-                    format!("statuses[{i}]"),
-                    "must be DISPATCHED, ACCEPTED, RETURNED, IN_PROGRESS, REPLIED, EVALUATED or CLOSED",
-                ),
-            }
-        }
+        let statuses = case_statuses(&mut v, &body.statuses);
         let unit_id = v.check(optional_text(&body.unit_id, MAX_CODE_CHARS, "unit_id")).filter(|s| !s.is_empty());
         v.finish()?;
         let filter = ItemFilter {

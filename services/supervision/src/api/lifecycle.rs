@@ -11,12 +11,12 @@ use chrono::SubsecRound as _;
 use tingjian_proto::supervision::v1 as pb;
 use tingjian_runtime::error::{Violations, checked, gather};
 use tingjian_runtime::fields::{etag_version, parse_update_mask, required_text};
-use tingjian_runtime::wire::parse_id;
+use tingjian_runtime::wire::{parse_id, read_instant};
 use tingjian_runtime::{Caller, ServiceError};
 use tonic::{Request, Response, Status};
 
+use super::SupervisionApi;
 use super::benefit::benefit_drafts;
-use super::{SupervisionApi, read_instant};
 use crate::convert;
 use crate::domain::lifecycle::{
     CaseChanges, EvaluationInput, MAX_NOTE_CHARS, MAX_PROGRESS_CHARS, ReassignDraft, ReplyInput, UPDATE_FIELDS, Verb,

@@ -11,12 +11,8 @@ mod lifecycle;
 mod rectification;
 mod sweep;
 
-use chrono::{DateTime, Utc};
-use tingjian_proto::common::v1 as common;
 use tingjian_proto::supervision::v1 as pb;
 use tingjian_proto::supervision::v1::supervision_service_server::SupervisionService;
-use tingjian_runtime::error::FieldViolation;
-use tingjian_runtime::time::{Period, PeriodKind};
 use tonic::{Request, Response, Status};
 
 use crate::store::Store;
@@ -32,34 +28,6 @@ impl SupervisionApi {
     pub fn new(store: Store) -> Self {
         Self { store }
     }
-}
-
-/// A half-open UTC interval `[start, end)`.
-type Interval = (DateTime<Utc>, DateTime<Utc>);
-
-/// A protobuf timestamp as a UTC instant; `None` when unset, a violation of `field` when out of range.
-fn read_instant(raw: Option<&prost_types::Timestamp>, field: &str) -> Result<Option<DateTime<Utc>>, FieldViolation> {
-    let Some(t) = raw else { return Ok(None) };
-    u32::try_from(t.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
-        .map(Some)
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
-}
-
-/// The UTC interval `[start, end)` a requested period covers; `None` for an unspecified kind (no
-/// restriction).
-fn period_range(period: &common::Period, field: &str) -> Result<Option<Interval>, FieldViolation> {
-    let kind = match common::PeriodKind::try_from(period.kind) {
-        Ok(common::PeriodKind::Unspecified) => return Ok(None),
-        Ok(common::PeriodKind::Month) => PeriodKind::Month,
-        Ok(common::PeriodKind::Quarter) => PeriodKind::Quarter,
-        Ok(common::PeriodKind::Year) => PeriodKind::Year,
-        Err(_) => return Err(FieldViolation::new(format!("{field}.kind"), "must be MONTH, QUARTER or YEAR")),
-    };
-    let number = u32::try_from(period.number)
-        .map_err(|_| FieldViolation::new(format!("{field}.number"), "must not be negative"))?;
-    Ok(Some(Period::new(kind, period.year, number, field)?.utc_range()))
 }
 
 #[tonic::async_trait]

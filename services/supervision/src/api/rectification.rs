@@ -21,11 +21,11 @@ use tingjian_proto::supervision::v1 as pb;
 use tingjian_runtime::error::{Violations, checked, gather};
 use tingjian_runtime::fields::{etag_version, optional_text, parse_update_mask, required_text};
 use tingjian_runtime::paging::PageRequest;
-use tingjian_runtime::wire::{parse_id, parse_request_id, read_instant};
+use tingjian_runtime::wire::{parse_id, parse_request_id, period_range, read_instant};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
-use super::{SupervisionApi, period_range};
+use super::SupervisionApi;
 use crate::domain::rectification::{
     Issuer, IssuerKind, MAX_ORDER_TEXT_CHARS, MAX_REVOKE_REASON_CHARS, NewOrder, OrderDraft, OrderEdit, OrderFilter,
     OrderScope, OrderStatus, OrderVerification, RectificationOrder, verification_comment,
@@ -282,7 +282,7 @@ impl SupervisionApi {
             "" => None,
             raw => gather(&mut v, parse_id(raw, "case_id"))?,
         };
-        let issued = body.period.as_ref().and_then(|p| v.check(period_range(p, "period"))).flatten();
+        let issued = v.check(period_range(body.period.as_ref())).flatten();
         v.finish()?;
         let filter = OrderFilter {
             statuses,

@@ -9,12 +9,12 @@ use tingjian_proto::supervision::v1 as pb;
 use tingjian_runtime::error::Violations;
 use tingjian_runtime::fields::optional_text;
 use tingjian_runtime::paging::PageRequest;
-use tingjian_runtime::wire::parse_id;
+use tingjian_runtime::wire::{parse_id, read_instant};
 use tingjian_runtime::{Caller, Role, ServiceError};
 use tonic::{Request, Response, Status};
 
+use super::SupervisionApi;
 use super::case::scope_of;
-use super::{SupervisionApi, read_instant};
 use crate::domain::MAX_CODE_CHARS;
 use crate::domain::deadline::{EscalationFilter, OpenRange, WarningFilter};
 use crate::store::SweepKind;

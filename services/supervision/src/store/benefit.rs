@@ -244,12 +244,7 @@ impl Store {
             c.where_sql()
         );
         let totals_args = c.args().len();
-        if let Some(after) = &page.after {
-            let time = PageRequest::time_key(after, 0)?;
-            let id = PageRequest::text_key(after, 1)?;
-            let (pt, pi) = (c.arg(Arg::Time(time)), c.arg(Arg::Text(id)));
-            c.push(format!("(b.create_time < {pt} OR (b.create_time = {pt} AND b.id < {pi}))"));
-        }
+        c.after_time_and_id(page, "b.create_time", "b.id", true)?;
         let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
         let page_sql = format!(
             "SELECT {BENEFIT_COLUMNS} FROM supervision_benefit b{} ORDER BY b.create_time DESC, b.id DESC LIMIT {limit}",

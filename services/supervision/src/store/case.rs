@@ -13,7 +13,7 @@ use tingjian_runtime::storage::Tx;
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
 use super::inspection::{ReferralWrite, write_referral};
-use super::write::{HistoryNote, append_history};
+use super::write::{HistoryNote, append_history, insert_co_units};
 use super::{Arg, Conditions, SERVICE, Store};
 use crate::domain::{
     Case, CaseAction, CaseFilter, CaseHistoryEntry, CaseSource, CaseStatus, ESCALATION_DISCIPLINE_INSPECTION,
@@ -124,7 +124,7 @@ fn bad_row(id: &str, what: &str) -> ServiceError {
     ServiceError::internal(format!("stored case {id} has a bad {what}"))
 }
 
-fn assemble(row: CaseRow, co_units: Vec<CoUnitRow>) -> Result<Case, ServiceError> {
+fn assemble(row: CaseRow, co_units: Vec<Unit>) -> Result<Case, ServiceError> {
     let status = CaseStatus::from_i32(row.status).ok_or_else(|| bad_row(&row.id, "status"))?;
     let kind = SourceKind::from_i32(row.source_kind).ok_or_else(|| bad_row(&row.id, "source kind"))?;
     let planned_completion_date = match &row.planned_completion_date {
@@ -136,7 +136,7 @@ fn assemble(row: CaseRow, co_units: Vec<CoUnitRow>) -> Result<Case, ServiceError
     Ok(Case {
         source: CaseSource { kind, source_id: row.source_id, source_title: row.source_title },
         lead_unit: Unit { id: row.lead_unit, name: row.lead_unit_name, kind: row.lead_unit_kind },
-        co_units: co_units.into_iter().map(|u| Unit { id: u.unit_id, name: u.unit_name, kind: u.unit_kind }).collect(),
+        co_units,
         responsible_head: Person {
             id: row.head_id,
             display_name: row.head_name,
@@ -228,8 +228,8 @@ fn not_found(id: &str) -> ServiceError {
 }
 
 /// The co-units of each of `ids`, in the order given at dispatch.
-async fn co_units_of(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Vec<CoUnitRow>>, ServiceError> {
-    let mut out: HashMap<String, Vec<CoUnitRow>> = HashMap::new();
+pub(super) async fn co_units_of(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Vec<Unit>>, ServiceError> {
+    let mut out: HashMap<String, Vec<Unit>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
@@ -242,7 +242,7 @@ async fn co_units_of(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Vec<Co
     let rows: Vec<CoUnitRow> =
         on_tx!(tx, conn => bind_all!(sqlx::query_as::<_, CoUnitRow>(&sql), c.args()).fetch_all(&mut **conn).await)?;
     for row in rows {
-        out.entry(row.case_id.clone()).or_default().push(row);
+        out.entry(row.case_id).or_default().push(Unit { id: row.unit_id, name: row.unit_name, kind: row.unit_kind });
     }
     Ok(out)
 }
@@ -345,24 +345,7 @@ async fn insert_case(
         .await
         .map(|_| ())
     })?;
-    for (position, unit) in new.co_units.iter().enumerate() {
-        let position = i32::try_from(position + 1).unwrap_or(i32::MAX);
-        on_tx!(tx, conn => {
-            sqlx::query(
-                "INSERT INTO supervision_case_co_unit (case_id, position, unit_id, unit_name, unit_kind) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id)
-            .bind(position)
-            .bind(unit.id.as_str())
-            .bind(unit.name.as_str())
-            .bind(unit.kind)
-            .execute(&mut **conn)
-            .await
-            .map(|_| ())
-        })?;
-    }
-    Ok(())
+    insert_co_units(tx, id, &new.co_units).await
 }
 
 async fn record_dispatched(tx: &mut Tx, case: &Case, actor: &str) -> Result<(), ServiceError> {
@@ -599,12 +582,7 @@ impl Store {
         }
         let count_sql = format!("SELECT COUNT(*) FROM supervision_case c{}", c.where_sql());
         let count_args = c.args().len();
-        if let Some(after) = &page.after {
-            let time = PageRequest::time_key(after, 0)?;
-            let id = PageRequest::text_key(after, 1)?;
-            let (pt, pi) = (c.arg(Arg::Time(time)), c.arg(Arg::Text(id)));
-            c.push(format!("(c.dispatch_time < {pt} OR (c.dispatch_time = {pt} AND c.id < {pi}))"));
-        }
+        c.after_time_and_id(page, "c.dispatch_time", "c.id", true)?;
         let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
         let page_sql = format!(
             "SELECT {CASE_COLUMNS} FROM supervision_case c{} ORDER BY c.dispatch_time DESC, c.id DESC LIMIT {limit}",

@@ -847,12 +847,7 @@ impl Store {
             let ps = c.placeholders(filter.statuses.iter().map(|s| Arg::Int(s.as_i32())));
             c.push(format!("t.status IN ({ps})"));
         }
-        if let Some(after) = &page.after {
-            let time = PageRequest::time_key(after, 0)?;
-            let id = PageRequest::text_key(after, 1)?;
-            let (pt, pi) = (c.arg(Arg::Time(time)), c.arg(Arg::Text(id)));
-            c.push(format!("(t.due_time > {pt} OR (t.due_time = {pt} AND t.id > {pi}))"));
-        }
+        c.after_time_and_id(page, "t.due_time", "t.id", false)?;
         let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
         let sql = format!(
             "SELECT {TASK_COLUMNS} FROM supervision_follow_up_task t JOIN supervision_case c ON c.id = t.case_id{} \
@@ -886,12 +881,7 @@ impl Store {
             let p = c.arg(Arg::Int(method));
             c.push(format!("f.method = {p}"));
         }
-        if let Some(after) = &page.after {
-            let time = PageRequest::time_key(after, 0)?;
-            let id = PageRequest::text_key(after, 1)?;
-            let (pt, pi) = (c.arg(Arg::Time(time)), c.arg(Arg::Text(id)));
-            c.push(format!("(f.follow_time < {pt} OR (f.follow_time = {pt} AND f.id < {pi}))"));
-        }
+        c.after_time_and_id(page, "f.follow_time", "f.id", true)?;
         let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
         let sql = format!(
             "SELECT {FOLLOW_UP_COLUMNS} FROM supervision_follow_up f JOIN supervision_case c ON c.id = f.case_id{} \

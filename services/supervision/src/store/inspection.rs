@@ -7,8 +7,6 @@
 //! so a retry of the same request, or a concurrent duplicate, answers with the pair the first attempt
 //! committed; a failure leaves neither.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use prost::Message as _;
 use tingjian_proto::common::v1 as common;
@@ -18,11 +16,11 @@ use tingjian_runtime::storage::Tx;
 use tingjian_runtime::wire::timestamp;
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
-use super::case::{Actor, load_case, load_cases};
+use super::case::{Actor, co_units_of, load_case, load_cases};
 use super::item::{cursor_text, item_of, items_of};
 use super::{Arg, Conditions, Store};
 use crate::domain::inspection::{ItemFilter, NewReferral};
-use crate::domain::{Case, CaseHistoryEntry, CaseStatus, ESCALATION_DISCIPLINE_INSPECTION};
+use crate::domain::{Case, CaseHistoryEntry, CaseStatus, ESCALATION_DISCIPLINE_INSPECTION, Unit};
 
 /// Entries of a case's history read per query when reading all of them.
 const HISTORY_BATCH: usize = 500;
@@ -102,27 +100,6 @@ async fn last_cursor_in(tx: &mut Tx) -> Result<i64, ServiceError> {
     .unwrap_or(0))
 }
 
-/// The co-units of each case of `ids` as the contract's references, in the order given at dispatch.
-async fn co_units_of(tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Vec<common::OrganisationRef>>, ServiceError> {
-    let mut out: HashMap<String, Vec<common::OrganisationRef>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let mut c = Conditions::default();
-    let ps = c.placeholders(ids.iter().map(|id| Arg::Text((*id).to_owned())));
-    let sql = format!(
-        "SELECT case_id, unit_id, unit_name, unit_kind FROM supervision_case_co_unit WHERE case_id IN ({ps}) \
-         ORDER BY case_id, position"
-    );
-    let rows: Vec<(String, String, String, i32)> = on_tx!(tx, conn => {
-        bind_all!(sqlx::query_as::<_, (String, String, String, i32)>(&sql), c.args()).fetch_all(&mut **conn).await
-    })?;
-    for (case_id, id, name, kind) in rows {
-        out.entry(case_id).or_default().push(common::OrganisationRef { id, name, kind });
-    }
-    Ok(out)
-}
-
 /// A referral to write in the transaction that creates its case.
 pub(super) struct ReferralWrite<'a> {
     /// The referral's id (the case's source id).
@@ -170,7 +147,7 @@ pub(super) async fn write_referral(tx: &mut Tx, referral: &ReferralWrite<'_>, ca
     Ok(())
 }
 
-fn referral_of(row: ReferralRow, co_units: Vec<common::OrganisationRef>) -> pb::Referral {
+fn referral_of(row: ReferralRow, co_units: Vec<Unit>) -> pb::Referral {
     let officer = [&row.officer_id, &row.officer_name, &row.officer_title, &row.officer_organisation]
         .iter()
         .any(|s| !s.is_empty())
@@ -189,7 +166,7 @@ fn referral_of(row: ReferralRow, co_units: Vec<common::OrganisationRef>) -> pb::
             name: row.lead_unit_name,
             kind: row.lead_unit_kind,
         }),
-        co_units,
+        co_units: co_units.iter().map(crate::convert::unit).collect(),
         responsible_head: Some(common::PersonRef {
             id: row.head_id,
             display_name: row.head_name,
@@ -464,12 +441,7 @@ impl Store {
             let (ps, pe) = (c.arg(Arg::Time(start)), c.arg(Arg::Time(end)));
             c.push(format!("r.create_time >= {ps} AND r.create_time < {pe}"));
         }
-        if let Some(after) = &page.after {
-            let time = PageRequest::time_key(after, 0)?;
-            let id = PageRequest::text_key(after, 1)?;
-            let (pt, pi) = (c.arg(Arg::Time(time)), c.arg(Arg::Text(id)));
-            c.push(format!("(r.create_time < {pt} OR (r.create_time = {pt} AND r.id < {pi}))"));
-        }
+        c.after_time_and_id(page, "r.create_time", "r.id", true)?;
         let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
         let sql = format!(
             "SELECT {REFERRAL_COLUMNS} FROM supervision_referral r JOIN supervision_case c ON c.id = r.case_id{} \

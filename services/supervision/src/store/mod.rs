@@ -37,9 +37,10 @@ pub use sweep::{DeadlineSweep, SweepKind, SweepReport};
 pub use write::SYSTEM_ACTOR;
 
 use chrono::{DateTime, Utc};
-use tingjian_runtime::Database;
 use tingjian_runtime::clock::Clock;
+use tingjian_runtime::paging::PageRequest;
 use tingjian_runtime::settings::SupervisionSettings;
+use tingjian_runtime::{Database, ServiceError};
 
 /// The service name events are recorded under.
 const SERVICE: &str = "supervision";
@@ -120,6 +121,25 @@ impl Conditions {
     /// Binds each of `args`; their placeholders, comma-separated.
     fn placeholders(&mut self, args: impl IntoIterator<Item = Arg>) -> String {
         args.into_iter().map(|a| self.arg(a)).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The keyset clause of a list ordered by (`time_column`, `id_column`): the rows after the (time, id)
+    /// key of `page`'s cursor, if any; `newest_first` for a list in descending order.
+    fn after_time_and_id(
+        &mut self,
+        page: &PageRequest,
+        time_column: &str,
+        id_column: &str,
+        newest_first: bool,
+    ) -> Result<(), ServiceError> {
+        if let Some(after) = &page.after {
+            let time = PageRequest::time_key(after, 0)?;
+            let id = PageRequest::text_key(after, 1)?;
+            let (pt, pi) = (self.arg(Arg::Time(time)), self.arg(Arg::Text(id)));
+            let op = if newest_first { "<" } else { ">" };
+            self.push(format!("({time_column} {op} {pt} OR ({time_column} = {pt} AND {id_column} {op} {pi}))"));
+        }
+        Ok(())
     }
 
     /// The bind values, in placeholder order.

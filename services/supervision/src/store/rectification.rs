@@ -560,12 +560,7 @@ impl Store {
                 (c.arg(Arg::Int(OrderStatus::Issued.as_i32())), c.arg(Arg::Int(OrderStatus::Reported.as_i32())));
             c.push(format!("(r.overdue OR (r.deadline_time <= {p} AND r.status IN ({p1}, {p2})))"));
         }
-        if let Some(after) = &page.after {
-            let time = PageRequest::time_key(after, 0)?;
-            let id = PageRequest::text_key(after, 1)?;
-            let (pt, pi) = (c.arg(Arg::Time(time)), c.arg(Arg::Text(id)));
-            c.push(format!("(r.create_time < {pt} OR (r.create_time = {pt} AND r.id < {pi}))"));
-        }
+        c.after_time_and_id(page, "r.create_time", "r.id", true)?;
         let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM supervision_rectification r{} ORDER BY r.create_time DESC, r.id DESC \

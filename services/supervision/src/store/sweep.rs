@@ -335,22 +335,6 @@ fn range_clause(c: &mut Conditions, column: &str, (start, end): (Option<DateTime
     }
 }
 
-/// The keyset clause "after (time, id)" of a newest-first list.
-fn after_clause(
-    c: &mut Conditions,
-    page: &PageRequest,
-    time_column: &str,
-    id_column: &str,
-) -> Result<(), ServiceError> {
-    if let Some(after) = &page.after {
-        let time = PageRequest::time_key(after, 0)?;
-        let id = PageRequest::text_key(after, 1)?;
-        let (pt, pi) = (c.arg(Arg::Time(time)), c.arg(Arg::Text(id)));
-        c.push(format!("({time_column} < {pt} OR ({time_column} = {pt} AND {id_column} < {pi}))"));
-    }
-    Ok(())
-}
-
 impl Store {
     /// Runs the sweeps of `kinds` (every one when empty) as of `as_of`; what this replica did.
     pub async fn run_sweeps(&self, kinds: &[SweepKind], as_of: DateTime<Utc>) -> Result<SweepReport, ServiceError> {
@@ -583,7 +567,7 @@ impl Store {
             c.push(format!("w.level = {p}"));
         }
         range_clause(&mut c, "w.raise_time", filter.raised);
-        after_clause(&mut c, page, "w.raise_time", "w.id")?;
+        c.after_time_and_id(page, "w.raise_time", "w.id", true)?;
         let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
         let sql = format!("{WARNING_SELECT}{} ORDER BY w.raise_time DESC, w.id DESC LIMIT {limit}", c.where_sql());
         let rows: Vec<WarningRow> = on_pool!(&self.db, pool => {
@@ -618,7 +602,7 @@ impl Store {
             c.push(format!("e.reason = {p}"));
         }
         range_clause(&mut c, "e.escalate_time", filter.escalated);
-        after_clause(&mut c, page, "e.escalate_time", "e.id")?;
+        c.after_time_and_id(page, "e.escalate_time", "e.id", true)?;
         let limit = i64::try_from(page.size + 1).unwrap_or(i64::MAX);
         let sql =
             format!("{ESCALATION_SELECT}{} ORDER BY e.escalate_time DESC, e.id DESC LIMIT {limit}", c.where_sql());

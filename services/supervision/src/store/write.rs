@@ -245,6 +245,11 @@ async fn replace_co_units(tx: &mut Tx, id: &str, units: &[Unit]) -> Result<(), S
             .await
             .map(|_| ())
     })?;
+    insert_co_units(tx, id, units).await
+}
+
+/// Inserts the co-units of case `id`, numbered in the order of `units`.
+pub(super) async fn insert_co_units(tx: &mut Tx, id: &str, units: &[Unit]) -> Result<(), ServiceError> {
     for (position, unit) in units.iter().enumerate() {
         let position = i32::try_from(position + 1).unwrap_or(i32::MAX);
         on_tx!(tx, conn => {
