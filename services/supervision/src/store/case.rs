@@ -443,8 +443,9 @@ impl Store {
             )
         };
         append_history(&mut tx, &id, &note).await?;
-        super::item::record_item_change(&mut tx, false, &id, CaseAction::Dispatched, schedule.dispatch_time).await?;
-        let case = load_case(&mut tx, &id).await?.ok_or_else(|| not_found(&id))?;
+        let mut case = load_case(&mut tx, &id).await?.ok_or_else(|| not_found(&id))?;
+        super::item::record_item_change(&mut tx, false, &mut case, CaseAction::Dispatched, schedule.dispatch_time)
+            .await?;
         record_dispatched(&mut tx, &case, actor.subject).await?;
         if let Some(referral) = referral {
             write_referral(&mut tx, referral, &case).await?;

@@ -13,7 +13,6 @@ use tingjian_proto::supervision::v1 as pb;
 use tingjian_runtime::storage::Tx;
 use tingjian_runtime::{ServiceError, on_tx};
 
-use super::case::load_case;
 use crate::domain::{Case, CaseAction};
 
 /// An item's cursor as the contract's opaque string (zero-padded, so cursors also sort as text).
@@ -93,16 +92,17 @@ pub async fn items_of(
         .collect())
 }
 
-/// Records a change of case `id` (already written in `tx`) on the item list when the commission sees it
-/// now or saw it before (`was_visible`); `action` is the step that caused it. Sets the case's item cursor.
+/// Records a change of `case` (as just written and read back in `tx`) on the item list when the commission
+/// sees it now or saw it before (`was_visible`); `action` is the step that caused it. Sets the case's item
+/// cursor, in the table and in `case`.
 pub async fn record_item_change(
     tx: &mut Tx,
     was_visible: bool,
-    id: &str,
+    case: &mut Case,
     action: CaseAction,
     time: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let case = load_case(tx, id).await?.ok_or_else(|| ServiceError::NotFound { resource: "case", id: id.into() })?;
+    let id = case.id.clone();
     let visible = case.visible_to_discipline_inspection();
     let kind = match (was_visible, visible) {
         (false, false) => return Ok(()),
@@ -119,17 +119,18 @@ pub async fn record_item_change(
     })?;
     on_tx!(tx, conn => {
         sqlx::query("UPDATE supervision_case SET item_cursor = $2 WHERE id = $1")
-            .bind(id)
+            .bind(id.as_str())
             .bind(cursor)
             .execute(&mut **conn)
             .await
             .map(|_| ())
     })?;
+    case.item_cursor = cursor;
     let mut item = if kind == pb::SupervisionChangeKind::Removed {
         pb::SupervisionItem { case_id: case.id.clone(), ..Default::default() }
     } else {
-        let orders = rectification_ids(tx, id).await?;
-        crate::convert::item(&case, orders, None, time)
+        let orders = rectification_ids(tx, &id).await?;
+        crate::convert::item(case, orders, None, time)
     };
     item.cursor = cursor_text(cursor);
     item.update_time = Some(tingjian_runtime::wire::timestamp(time));
@@ -140,7 +141,7 @@ pub async fn record_item_change(
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(cursor)
-        .bind(id)
+        .bind(id.as_str())
         .bind(kind as i32)
         .bind(action.as_i32())
         .bind(encoded)

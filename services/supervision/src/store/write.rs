@@ -286,8 +286,9 @@ pub async fn commit_case_change(
     }
     let action = notes.last().map_or(CaseAction::Updated, |n| n.action);
     let time = notes.last().map_or(after.update_time, |n| n.time);
-    super::item::record_item_change(tx, before.visible_to_discipline_inspection(), &after.id, action, time).await?;
-    load_case(tx, &after.id).await?.ok_or_else(|| not_found(&after.id))
+    let mut stored = load_case(tx, &after.id).await?.ok_or_else(|| not_found(&after.id))?;
+    super::item::record_item_change(tx, before.visible_to_discipline_inspection(), &mut stored, action, time).await?;
+    Ok(stored)
 }
 
 /// Records event `name` (e.g. `case_accepted`) about case `case_id` with `payload`, whose full protobuf
