@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod export;
 pub mod store;
 
 use sqlx::migrate::Migrator;
@@ -21,10 +22,11 @@ pub static MODULE: ServiceModule = ServiceModule {
     default_port: 50054,
     migrations: Migrations { sqlite: &SQLITE_MIGRATIONS, postgres: &POSTGRES_MIGRATIONS },
     register,
+    consume: None,
 };
 
 fn register(server: &mut GrpcServer, context: ServiceContext) {
-    let api = api::AnalyticsApi::new(store::Store::new(context.db));
+    let api = api::AnalyticsApi::new(store::Store::with(context.db, context.clock));
     let limit = server.max_message_bytes();
     let service = AnalyticsServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
     let service = authenticated(service, server.auth_interceptor());

@@ -21,6 +21,7 @@ pub static MODULE: ServiceModule = ServiceModule {
     default_port: 50051,
     migrations: Migrations { sqlite: &SQLITE_MIGRATIONS, postgres: &POSTGRES_MIGRATIONS },
     register,
+    consume: None,
 };
 
 fn register(server: &mut GrpcServer, context: ServiceContext) {

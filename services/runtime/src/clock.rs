@@ -1,53 +1,99 @@
 //! The time a service reads: the system clock in production, a clock a test sets and advances otherwise,
 //! so rules about deadlines and quarters can be exercised end to end without waiting.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 /// A source of the current instant, at the precision both storage backends keep (microseconds).
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
-    manual: Option<Arc<Mutex<DateTime<Utc>>>>,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Default)]
+enum Kind {
+    /// The system clock.
+    #[default]
+    System,
+    /// Stands still at the instant it holds until set or advanced.
+    Manual(Arc<Mutex<DateTime<Utc>>>),
+    /// The system clock moved by the offset it holds: it runs, from where it was set.
+    Shifted(Arc<Mutex<TimeDelta>>),
 }
 
 impl Clock {
     /// The system clock.
     pub fn system() -> Self {
-        Self { manual: None }
+        Self { kind: Kind::System }
     }
 
     /// A clock that reads `start` until it is set or advanced; clones share it.
     pub fn manual(start: DateTime<Utc>) -> Self {
-        Self { manual: Some(Arc::new(Mutex::new(start.trunc_subsecs(6)))) }
+        Self { kind: Kind::Manual(Arc::new(Mutex::new(start.trunc_subsecs(6)))) }
+    }
+
+    /// A clock that reads `start` now and then runs at the system clock's pace; setting or advancing it
+    /// moves it; clones share it. The demonstration programme replays past years on one.
+    pub fn shifted(start: DateTime<Utc>) -> Self {
+        Self { kind: Kind::Shifted(Arc::new(Mutex::new(start.trunc_subsecs(6) - Utc::now()))) }
     }
 
     /// The current instant.
     pub fn now(&self) -> DateTime<Utc> {
-        match &self.manual {
-            None => Utc::now().trunc_subsecs(6),
-            Some(at) => *at.lock().unwrap_or_else(PoisonError::into_inner),
+        match &self.kind {
+            Kind::System => Utc::now().trunc_subsecs(6),
+            Kind::Manual(at) => *at.lock().unwrap_or_else(PoisonError::into_inner),
+            Kind::Shifted(offset) => {
+                (Utc::now() + *offset.lock().unwrap_or_else(PoisonError::into_inner)).trunc_subsecs(6)
+            }
         }
     }
 
-    /// Sets a manual clock to `at`; the system clock cannot be set and ignores it.
+    /// Sets a manual or shifted clock to `at`; the system clock cannot be set and ignores it.
     pub fn set(&self, at: DateTime<Utc>) {
-        if let Some(manual) = &self.manual {
-            *manual.lock().unwrap_or_else(PoisonError::into_inner) = at.trunc_subsecs(6);
+        match &self.kind {
+            Kind::System => {}
+            Kind::Manual(manual) => *manual.lock().unwrap_or_else(PoisonError::into_inner) = at.trunc_subsecs(6),
+            Kind::Shifted(offset) => {
+                *offset.lock().unwrap_or_else(PoisonError::into_inner) = at.trunc_subsecs(6) - Utc::now();
+            }
         }
     }
 
-    /// Moves a manual clock forward by `by`; the system clock ignores it.
+    /// Moves a manual or shifted clock forward by `by`; the system clock ignores it.
     pub fn advance(&self, by: TimeDelta) {
-        if let Some(manual) = &self.manual {
-            let mut at = manual.lock().unwrap_or_else(PoisonError::into_inner);
-            *at = (*at + by).trunc_subsecs(6);
+        match &self.kind {
+            Kind::System => {}
+            Kind::Manual(manual) => {
+                let mut at = manual.lock().unwrap_or_else(PoisonError::into_inner);
+                *at = (*at + by).trunc_subsecs(6);
+            }
+            Kind::Shifted(offset) => *offset.lock().unwrap_or_else(PoisonError::into_inner) += by,
         }
     }
 
     /// Whether this is a manual clock.
     pub fn is_manual(&self) -> bool {
-        self.manual.is_some()
+        matches!(self.kind, Kind::Manual(_))
+    }
+
+    /// Makes this clock the process clock that [`now`] reads. The first installation wins; a later one
+    /// returns false and changes nothing.
+    pub fn install(&self) -> bool {
+        PROCESS.set(self.clone()).is_ok()
+    }
+}
+
+static PROCESS: OnceLock<Clock> = OnceLock::new();
+
+/// The current instant on the process clock: the system clock unless a clock was installed (the
+/// embedded suite's demonstration programme installs a shifted one). Record times, event times and
+/// "today" of the services read it.
+pub fn now() -> DateTime<Utc> {
+    match PROCESS.get() {
+        Some(clock) => clock.now(),
+        None => Utc::now().trunc_subsecs(6),
     }
 }
 
@@ -66,5 +112,19 @@ mod tests {
         clock.set(start);
         assert_eq!(other.now(), start);
         assert!(!Clock::system().is_manual());
+    }
+
+    #[test]
+    fn a_shifted_clock_runs_from_where_it_was_set() {
+        let start =
+            DateTime::parse_from_rfc3339("2023-01-02T09:00:00+08:00").expect("valid instant").with_timezone(&Utc);
+        let clock = Clock::shifted(start);
+        let read = clock.now();
+        assert!(read >= start && read - start < TimeDelta::seconds(5), "{read} is not just after {start}");
+        clock.advance(TimeDelta::days(30));
+        assert!(clock.now() - start >= TimeDelta::days(30));
+        clock.set(start);
+        assert!(clock.now() - start < TimeDelta::seconds(5));
+        assert!(!clock.is_manual());
     }
 }

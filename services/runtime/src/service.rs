@@ -24,7 +24,12 @@ pub struct ServiceModule {
     pub migrations: Migrations,
     /// Adds the service's APIs, backed by the context's database, to `server`.
     pub register: fn(&mut GrpcServer, ServiceContext),
+    /// Starts the service's event consumers on `bus`, if it has any; they run until the shutdown.
+    pub consume: Option<StartConsumers>,
 }
+
+/// Starts a service's consumers of other services' events on a bus, until the shutdown.
+pub type StartConsumers = fn(ServiceContext, Bus, Shutdown) -> Vec<tokio::task::JoinHandle<()>>;
 
 /// What a service's APIs are built on: its own database and channels to the other services.
 #[derive(Debug, Clone)]
@@ -95,15 +100,13 @@ async fn serve(module: ServiceModule, settings: Settings, started: Instant) -> B
     let db = module.open_database(&settings).await?;
     let mut server = GrpcServer::new(&settings.server, authenticator);
     let peers = Peers::connect_lazy(&settings.peers)?;
-    (module.register)(
-        &mut server,
-        ServiceContext {
-            db: db.clone(),
-            peers,
-            supervision: settings.supervision.clone(),
-            clock: crate::clock::Clock::system(),
-        },
-    );
+    let context = ServiceContext {
+        db: db.clone(),
+        peers,
+        supervision: settings.supervision.clone(),
+        clock: crate::clock::Clock::system(),
+    };
+    (module.register)(&mut server, context.clone());
     let listener = crate::server::bind(settings.listen_addr).await?;
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -118,9 +121,16 @@ async fn serve(module: ServiceModule, settings: Settings, started: Instant) -> B
     let bus = connect_bus(&settings).await?;
     let relay = tokio::spawn(Relay::new(db.clone(), bus.clone(), RelayConfig::new(module.name)).run(shutdown.clone()));
     tracing::info!(service = module.name, bus = bus.kind(), "relaying events");
+    let consumers = match module.consume {
+        Some(start) => start(context, bus.clone(), shutdown.clone()),
+        None => Vec::new(),
+    };
     server.serve(listener, shutdown.wait()).await?;
     shutdown.trigger();
     let _ = relay.await;
+    for consumer in consumers {
+        let _ = consumer.await;
+    }
     db.close().await;
     Ok(())
 }

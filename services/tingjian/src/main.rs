@@ -207,18 +207,18 @@ async fn up(args: UpArgs, started: Instant) -> BoxResult<ExitCode> {
     let authenticator = Authenticator::from_settings(&settings.auth)?;
     let mut server = GrpcServer::new(&settings.server, authenticator);
     let mut databases = Vec::new();
+    let mut contexts = Vec::new();
     for module in MODULES {
         let db = Database::connect(&sqlite_settings(&args.data_dir, module.name), module.name).await?;
         db.migrate(&module.migrations).await?;
-        (module.register)(
-            &mut server,
-            ServiceContext {
-                db: db.clone(),
-                peers: peers.clone(),
-                supervision: settings.supervision.clone(),
-                clock: Clock::system(),
-            },
-        );
+        let context = ServiceContext {
+            db: db.clone(),
+            peers: peers.clone(),
+            supervision: settings.supervision.clone(),
+            clock: Clock::system(),
+        };
+        (module.register)(&mut server, context.clone());
+        contexts.push(context);
         databases.push(db);
     }
 
@@ -249,10 +249,18 @@ async fn up(args: UpArgs, started: Instant) -> BoxResult<ExitCode> {
             tokio::spawn(relay.run(shutdown.clone()))
         })
         .collect();
+    let consumers: Vec<_> = MODULES
+        .iter()
+        .zip(contexts)
+        .flat_map(|(module, context)| match module.consume {
+            Some(start) => start(context, bus.clone(), shutdown.clone()),
+            None => Vec::new(),
+        })
+        .collect();
     server.serve(listener, shutdown.wait()).await?;
     shutdown.trigger();
-    for relay in relays {
-        let _ = relay.await;
+    for task in relays.into_iter().chain(consumers) {
+        let _ = task.await;
     }
     for db in databases {
         db.close().await;

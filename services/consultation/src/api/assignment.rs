@@ -7,7 +7,6 @@
 //! the source, not the request's request_id (checked, then not needed), is what makes the call
 //! idempotent.
 
-use chrono::Utc;
 use tingjian_proto::consultation::v1 as pb;
 use tingjian_proto::supervision::v1 as supervision;
 use tingjian_runtime::error::{Violations, gather};
@@ -39,7 +38,7 @@ fn to_proto(a: Assignment) -> pb::Assignment {
 
 /// Checks every field of an AssignToSupervision request.
 fn parse_order(body: &pb::AssignToSupervisionRequest) -> Result<AssignmentOrder, ServiceError> {
-    let now = Utc::now();
+    let now = tingjian_runtime::clock::now();
     let mut v = Violations::new();
     let kind = SourceKind::from_i32(body.source_kind);
     if kind.is_none() {

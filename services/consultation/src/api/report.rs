@@ -3,7 +3,7 @@
 //! Staff compile and send reports; staff or the leader record an instruction; every reader of
 //! consultation records reads them.
 
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use tingjian_proto::common::v1 as common;
 use tingjian_proto::consultation::v1 as pb;
 use tingjian_runtime::error::Violations;
@@ -163,7 +163,13 @@ impl ConsultationApi {
             .as_ref()
             .map(|l| Person::parse(&l.id, &l.display_name, &l.title, &l.organisation_id, "instruction.leader"));
         let date = instruction.instruction_date.as_ref().map(|d| (d.year, d.month, d.day));
-        let new = NewInstruction::parse(leader, &instruction.text, date, china_date(Utc::now()), "instruction")?;
+        let new = NewInstruction::parse(
+            leader,
+            &instruction.text,
+            date,
+            china_date(tingjian_runtime::clock::now()),
+            "instruction",
+        )?;
         let request_id = parse_request_id(&body.request_id, "request_id")?;
         let report = self.store.record_instruction(&id, &new, request_id.as_deref(), &caller.subject).await?;
         Ok(Response::new(pb::RecordInstructionResponse { special_report: Some(to_proto(report)) }))

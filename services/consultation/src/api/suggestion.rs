@@ -2,7 +2,6 @@
 //!
 //! Staff draft, edit, submit and record responses; every reader of consultation records reads them.
 
-use chrono::Utc;
 use tingjian_proto::common::v1 as common;
 use tingjian_proto::consultation::v1 as pb;
 use tingjian_runtime::error::{FieldViolation, Violations};
@@ -306,8 +305,13 @@ impl ConsultationApi {
         };
         let response_time = v.check(read_instant(feedback.response_time.as_ref(), "feedback.response_time"));
         v.finish()?;
-        let new =
-            NewFeedback::parse(&feedback.text, responder.flatten(), response_time.flatten(), Utc::now(), "feedback")?;
+        let new = NewFeedback::parse(
+            &feedback.text,
+            responder.flatten(),
+            response_time.flatten(),
+            tingjian_runtime::clock::now(),
+            "feedback",
+        )?;
         let responded =
             self.store.record_suggestion_feedback(&id, &new, etag_version(&body.etag), &caller.subject).await?;
         Ok(Response::new(pb::RecordSuggestionFeedbackResponse { suggestion: Some(to_proto(responded)) }))

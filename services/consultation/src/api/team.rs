@@ -4,7 +4,6 @@
 //! the member an entry names, record its delivery; every reader role reads. Enterprises and demands
 //! are read from intake on behalf of the caller.
 
-use chrono::Utc;
 use tingjian_proto::common::v1 as common;
 use tingjian_proto::consultation::v1 as pb;
 use tingjian_proto::intake::v1 as intake;
@@ -410,7 +409,7 @@ impl ConsultationApi {
         let entry_id = gather(&mut v, parse_id(&body.entry_id, "entry_id"))?;
         let time = v.check(read_instant(body.deliver_time.as_ref(), "deliver_time"));
         let delivery = match time {
-            Some(time) => gather(&mut v, Delivery::parse(&body.delivery_note, time, Utc::now()))?,
+            Some(time) => gather(&mut v, Delivery::parse(&body.delivery_note, time, tingjian_runtime::clock::now()))?,
             None => None,
         };
         v.finish()?;

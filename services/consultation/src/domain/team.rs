@@ -742,7 +742,7 @@ mod tests {
 
     #[test]
     fn a_delivery_is_not_in_the_future() {
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         assert_eq!(Delivery::parse(" 已对接三家银行 ", None, now).expect("valid").note, "已对接三家银行");
         assert!(Delivery::parse("", None, now).is_err());
         assert!(Delivery::parse("已对接", Some(now + Duration::days(1)), now).is_err());

@@ -87,7 +87,7 @@ fn placeholders(n: usize) -> String {
 
 /// The current instant, at the precision both backends store.
 fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    tingjian_runtime::clock::now().trunc_subsecs(6)
 }
 
 fn session_not_found(id: &str) -> ServiceError {

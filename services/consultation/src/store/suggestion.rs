@@ -29,7 +29,7 @@ const SESSION_CANCELLED: i32 = 4;
 
 /// The current instant, at the precision both backends store.
 pub(super) fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    tingjian_runtime::clock::now().trunc_subsecs(6)
 }
 
 /// A page-token problem as INVALID_ARGUMENT.

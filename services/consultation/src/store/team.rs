@@ -21,7 +21,7 @@ const SERVICE: &str = "consultation";
 
 /// The current instant, at the precision both backends store.
 fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    tingjian_runtime::clock::now().trunc_subsecs(6)
 }
 
 fn team_not_found(id: &str) -> ServiceError {

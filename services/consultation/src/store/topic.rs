@@ -22,7 +22,7 @@ pub(super) const SERVICE: &str = "consultation";
 
 /// The current instant, at the precision both backends store.
 pub(super) fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    tingjian_runtime::clock::now().trunc_subsecs(6)
 }
 
 /// NOT_FOUND for topic `id`.

@@ -123,7 +123,9 @@ impl IntakeApi {
         let (new, request_id) = (checked(new)?, checked(request_id)?);
         let created = self.store.create_campaign(&new, request_id.as_deref(), &caller.subject).await?;
         tracing::Span::current().record("campaign.id", created.id.as_str());
-        Ok(Response::new(pb::CreateCampaignResponse { campaign: Some(campaign_to_proto(created, Utc::now())) }))
+        Ok(Response::new(pb::CreateCampaignResponse {
+            campaign: Some(campaign_to_proto(created, tingjian_runtime::clock::now())),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -134,7 +136,9 @@ impl IntakeApi {
         Caller::of(&request)?;
         let id = parse_id(&request.get_ref().id, "id")?;
         let campaign = self.store.get_campaign(&id).await?;
-        Ok(Response::new(pb::GetCampaignResponse { campaign: Some(campaign_to_proto(campaign, Utc::now())) }))
+        Ok(Response::new(pb::GetCampaignResponse {
+            campaign: Some(campaign_to_proto(campaign, tingjian_runtime::clock::now())),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -165,7 +169,7 @@ impl IntakeApi {
         };
         let size = v.check(page_size(body.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size"));
         v.finish()?;
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         let (campaigns, next_page_token) =
             self.store.list_campaigns(&statuses, kind, checked(size)?, &body.page_token, now).await?;
         Ok(Response::new(pb::ListCampaignsResponse {
@@ -218,7 +222,9 @@ impl IntakeApi {
         let id = checked(id)?;
         tracing::Span::current().record("campaign.id", id.as_str());
         let updated = self.store.update_campaign(&id, &changes, etag_version(&campaign.etag)).await?;
-        Ok(Response::new(pb::UpdateCampaignResponse { campaign: Some(campaign_to_proto(updated, Utc::now())) }))
+        Ok(Response::new(pb::UpdateCampaignResponse {
+            campaign: Some(campaign_to_proto(updated, tingjian_runtime::clock::now())),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(campaign.id))]
@@ -238,7 +244,9 @@ impl IntakeApi {
         let (id, reason) = (checked(id)?, checked(reason)?);
         tracing::Span::current().record("campaign.id", id.as_str());
         let closed = self.store.close_campaign(&id, &reason, etag_version(&body.etag), &caller.subject).await?;
-        Ok(Response::new(pb::CloseCampaignResponse { campaign: Some(campaign_to_proto(closed, Utc::now())) }))
+        Ok(Response::new(pb::CloseCampaignResponse {
+            campaign: Some(campaign_to_proto(closed, tingjian_runtime::clock::now())),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(campaign.id))]

@@ -58,7 +58,7 @@ impl IntakeApi {
             policies_briefed: &contact.policies_briefed,
             briefed_person_times: contact.briefed_person_times,
         };
-        let new = NewContact::parse(&input, "contact", Utc::now())?;
+        let new = NewContact::parse(&input, "contact", tingjian_runtime::clock::now())?;
         let request_id = request_id(&body.request_id)?;
         tracing::Span::current().record("enterprise.id", new.enterprise_id.as_str());
         let enterprise = self.store.get_enterprise(&new.enterprise_id).await?;
@@ -117,7 +117,7 @@ impl IntakeApi {
         let digest = query.digest();
         let page = PageRequest::parse(body.page_size, &body.page_token, "overdue_enterprises", &digest, 2)?;
         let after = time_cursor(page.after.as_deref())?;
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         let (rows, total) =
             self.store.list_overdue_enterprises(&query, query.cutoff(now), page.size + 1, after).await?;
         let since = |e: &crate::domain::Enterprise| e.last_contact_time.unwrap_or(e.create_time);

@@ -6,7 +6,6 @@
 //! staff, members, leaders, supervisors and analysts, and to an enterprise for its own demands. An
 //! enterprise caller acts for the enterprise whose id or credit code is its token's `org` claim.
 
-use chrono::Utc;
 use tingjian_proto::intake::v1 as pb;
 use tingjian_runtime::error::{FieldViolation, Violations};
 use tingjian_runtime::wire::{etag, parse_id, timestamp};
@@ -94,7 +93,7 @@ fn history_to_proto(e: HistoryEntry) -> pb::DemandHistoryEntry {
 }
 
 fn list_to_proto(list: EnterpriseDemandList) -> pb::EnterpriseDemandList {
-    let now = Utc::now();
+    let now = tingjian_runtime::clock::now();
     pb::EnterpriseDemandList {
         total_count: saturating_i32(list.total_count()),
         open_count: saturating_i32(list.open_count()),

@@ -76,7 +76,7 @@ impl IntakeApi {
         let body = request.into_inner();
         let roundtable = body.roundtable.ok_or_else(|| ServiceError::invalid("roundtable", "is required"))?;
         let held_time = instant(roundtable.held_time.as_ref(), "roundtable.held_time")?;
-        let new = NewRoundtable::parse(&input(&roundtable, held_time), "roundtable", Utc::now())?;
+        let new = NewRoundtable::parse(&input(&roundtable, held_time), "roundtable", tingjian_runtime::clock::now())?;
         let request_id = request_id(&body.request_id)?;
         self.check_invitees(&new.invited_enterprise_ids, &roundtable.invited_enterprise_ids).await?;
         let created = self.store.create_roundtable(&new, request_id.as_deref(), &caller.subject).await?;
@@ -138,7 +138,7 @@ impl IntakeApi {
             parse_update_mask(body.update_mask.as_ref().map_or(&[][..], |m| &m.paths), ROUNDTABLE_UPDATE_PATHS)?;
         let held_time = instant(roundtable.held_time.as_ref(), "roundtable.held_time")?;
         let input = input(&roundtable, held_time);
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         if paths.contains(&"invited_enterprise_ids") {
             // The form of the ids is checked with the other fields below; their existence here.
             let ids: Vec<String> =

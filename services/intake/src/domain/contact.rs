@@ -527,7 +527,7 @@ mod tests {
 
     #[test]
     fn a_contact_reports_every_bad_field() {
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         let members = vec![String::new()];
         let persons = vec!["x".to_owned()];
         let policies = vec!["增值税留抵退税".to_owned(), " ".to_owned()];
@@ -562,7 +562,7 @@ mod tests {
 
     #[test]
     fn a_contact_keeps_distinct_participants_in_order() {
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         let members = vec!["member-2".to_owned(), "member-1".to_owned(), "member-2".to_owned()];
         let persons = vec![id(2), id(1), id(2)];
         let input = ContactInput {
@@ -588,14 +588,14 @@ mod tests {
         assert_eq!(OverdueQuery::parse(30, EnterpriseFilter::default()).expect("valid").days, 30);
         assert!(OverdueQuery::parse(-1, EnterpriseFilter::default()).is_err());
         assert!(OverdueQuery::parse(4_000, EnterpriseFilter::default()).is_err());
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         assert_eq!(whole_days_since(now - Duration::hours(49), now), 2);
         assert_eq!(whole_days_since(now + Duration::hours(1), now), 0);
     }
 
     #[test]
     fn time_ranges_must_be_ordered() {
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         assert!(checked_time_range(Some(now), Some(now), "r").is_err());
         assert!(checked_time_range(Some(now), None, "r").is_ok());
         assert!(ContactFilter::parse("", "", 0, Some(now), Some(now - Duration::days(1))).is_err());

@@ -632,8 +632,8 @@ mod tests {
             name_en: String::new(),
             active,
             sort_order: 0,
-            create_time: Utc::now(),
-            update_time: Utc::now(),
+            create_time: tingjian_runtime::clock::now(),
+            update_time: tingjian_runtime::clock::now(),
         };
         ReferenceCatalog::new(vec![
             item(ReferenceKind::District, "dinghai", "定海区", true),
@@ -786,7 +786,7 @@ mod tests {
 
     #[test]
     fn past_times_are_checked() {
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         assert!(past_time(now - Duration::days(3), now).is_ok());
         assert!(past_time(now + Duration::minutes(1), now).is_ok(), "clock skew is tolerated");
         assert!(past_time(now + Duration::hours(1), now).is_err());

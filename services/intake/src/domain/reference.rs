@@ -277,8 +277,8 @@ mod tests {
             name_en: String::new(),
             active,
             sort_order: 0,
-            create_time: Utc::now(),
-            update_time: Utc::now(),
+            create_time: tingjian_runtime::clock::now(),
+            update_time: tingjian_runtime::clock::now(),
         }
     }
 

@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn a_roundtable_is_checked() {
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         let hosts = vec!["member-1".to_owned(), "member-1".to_owned()];
         let invited = vec![id(1), id(2), id(1)];
         let roundtable = NewRoundtable::parse(&input(&hosts, &invited, now), "roundtable", now).expect("valid");
@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn changes_report_what_changed() {
-        let now = Utc::now();
+        let now = tingjian_runtime::clock::now();
         let hosts = vec!["member-1".to_owned()];
         let invited = vec![id(1)];
         let current = NewRoundtable::parse(&input(&hosts, &invited, now), "roundtable", now).expect("valid");

@@ -110,7 +110,7 @@ impl TryFrom<PostRow> for CampaignPost {
 
 /// The current instant, at the precision both backends store.
 fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    tingjian_runtime::clock::now().trunc_subsecs(6)
 }
 
 fn campaign_not_found(id: &str) -> ServiceError {

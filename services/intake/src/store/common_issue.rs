@@ -177,7 +177,7 @@ impl<'a> NewIssueHistory<'a> {
 
 /// The current instant, at the precision both backends store.
 fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    tingjian_runtime::clock::now().trunc_subsecs(6)
 }
 
 fn issue_not_found(id: &str) -> ServiceError {

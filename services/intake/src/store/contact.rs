@@ -98,7 +98,7 @@ impl Store {
         let fingerprint = fields.fingerprint(enterprise_id);
         self.get_enterprise(enterprise_id).await?;
         let id = new_id();
-        let now = to_micros(Utc::now());
+        let now = to_micros(tingjian_runtime::clock::now());
         let insert = async {
             let mut tx = self.db.begin().await?;
             on_tx!(&mut tx, conn => {
@@ -193,7 +193,7 @@ impl Store {
         if fields == current.fields {
             return Ok(current);
         }
-        let now = to_micros(Utc::now()).max(current.update_time);
+        let now = to_micros(tingjian_runtime::clock::now()).max(current.update_time);
         let mut tx = self.db.begin().await?;
         let updated = on_tx!(&mut tx, conn => {
             sqlx::query(
@@ -266,7 +266,7 @@ impl Store {
         actor: &str,
     ) -> Result<Contact, ServiceError> {
         let id = new_id();
-        let now = to_micros(Utc::now());
+        let now = to_micros(tingjian_runtime::clock::now());
         let fingerprint = new.fingerprint();
         let insert = async {
             let payload = pb::ContactLogged {

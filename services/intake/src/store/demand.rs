@@ -188,7 +188,7 @@ struct Change {
 
 /// The current time, at the microsecond precision both backends keep.
 fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    tingjian_runtime::clock::now().trunc_subsecs(6)
 }
 
 impl Store {

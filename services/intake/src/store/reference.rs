@@ -117,7 +117,7 @@ impl Store {
         new: &NewReferenceItem,
         request_id: Option<&str>,
     ) -> Result<ReferenceItem, ServiceError> {
-        let now = to_micros(Utc::now());
+        let now = to_micros(tingjian_runtime::clock::now());
         let fingerprint = new.fingerprint();
         let insert = async {
             on_pool!(&self.db, pool => {
@@ -191,7 +191,7 @@ impl Store {
         change: &ReferenceChange,
     ) -> Result<ReferenceItem, ServiceError> {
         let current = self.get_reference_item(kind, code).await?;
-        let now = to_micros(Utc::now()).max(current.update_time);
+        let now = to_micros(tingjian_runtime::clock::now()).max(current.update_time);
         let updated = on_pool!(&self.db, pool => {
             sqlx::query(
                 "UPDATE reference_item SET name = COALESCE($1, name), name_en = COALESCE($2, name_en), \

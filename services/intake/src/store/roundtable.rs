@@ -89,7 +89,7 @@ impl Store {
         actor: &str,
     ) -> Result<Roundtable, ServiceError> {
         let id = new_id();
-        let now = to_micros(Utc::now());
+        let now = to_micros(tingjian_runtime::clock::now());
         let fingerprint = new.fingerprint();
         let insert = async {
             let payload = pb::RoundtableHeld {
@@ -211,7 +211,7 @@ impl Store {
             if changed.is_empty() {
                 return Ok(current);
             }
-            let now = to_micros(Utc::now()).max(current.update_time);
+            let now = to_micros(tingjian_runtime::clock::now()).max(current.update_time);
             let mut tx = self.db.begin().await?;
             let updated = on_tx!(&mut tx, conn => {
                 sqlx::query(

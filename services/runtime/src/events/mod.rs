@@ -157,7 +157,7 @@ pub fn envelope(service: &str, event: &NewEvent, id: String, time: DateTime<Utc>
 /// never did.
 pub async fn record(tx: &mut Tx, service: &str, event: NewEvent) -> Result<String, sqlx::Error> {
     let id = crate::wire::new_id();
-    let now = Utc::now();
+    let now = crate::clock::now();
     let envelope = envelope(service, &event, id.clone(), now);
     let event_type = envelope.r#type.clone();
     let bytes = envelope.encode_to_vec();

@@ -1,5 +1,8 @@
 //! The analytics domain: reporting periods and filters. Pure rules, no transport or storage types.
 
+pub mod bucket;
+pub mod metric;
+
 use tingjian_runtime::error::FieldViolation;
 use tingjian_runtime::time::{Period, PeriodKind};
 

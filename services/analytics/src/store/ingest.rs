@@ -1,0 +1,1 @@
+//! Merging one event into the facts, contributions and rollups.

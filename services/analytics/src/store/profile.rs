@@ -1,0 +1,1 @@
+//! An enterprise's profile (企情分析) from its facts.

@@ -1,0 +1,1 @@
+//! Figures of a period from the rollups: scorecard, series, breakdowns, rankings.

@@ -1,0 +1,1 @@
+//! Recomputing every rollup from the retained event history.
