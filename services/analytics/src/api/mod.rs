@@ -9,7 +9,15 @@ use tingjian_proto::analytics::v1 as pb;
 use tingjian_proto::analytics::v1::analytics_service_server::AnalyticsService;
 use tonic::{Request, Response, Status};
 
+use tingjian_runtime::Role;
+
 use crate::store::Store;
+
+/// Who may read figures, rankings, profiles and exports.
+pub(crate) const READERS: &[Role] =
+    &[Role::Analyst, Role::Staff, Role::Leader, Role::Supervisor, Role::DisciplineInspection, Role::SystemAdmin];
+/// Who may rebuild the rollups.
+pub(crate) const REBUILDERS: &[Role] = &[Role::SystemAdmin];
 
 /// The analytics service's gRPC API.
 #[derive(Debug, Clone)]
