@@ -10,7 +10,10 @@ pub mod store;
 
 use sqlx::migrate::Migrator;
 use tingjian_proto::analytics::v1::analytics_service_server::AnalyticsServiceServer;
+use tingjian_runtime::events::bus::Bus;
+use tingjian_runtime::events::consumer::{Consumer, ConsumerConfig};
 use tingjian_runtime::server::{GrpcServer, authenticated};
+use tingjian_runtime::shutdown::Shutdown;
 use tingjian_runtime::{Migrations, ServiceContext, ServiceModule};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -22,7 +25,7 @@ pub static MODULE: ServiceModule = ServiceModule {
     default_port: 50054,
     migrations: Migrations { sqlite: &SQLITE_MIGRATIONS, postgres: &POSTGRES_MIGRATIONS },
     register,
-    consume: None,
+    consume: Some(start_consumers),
 };
 
 fn register(server: &mut GrpcServer, context: ServiceContext) {
@@ -31,4 +34,16 @@ fn register(server: &mut GrpcServer, context: ServiceContext) {
     let service = AnalyticsServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
     let service = authenticated(service, server.auth_interceptor());
     server.add_api(service, tingjian_proto::analytics::v1::FILE_DESCRIPTOR_SET);
+}
+
+/// Durable name of the consumer that merges the producers' events into the rollups.
+pub const ROLLUP_CONSUMER: &str = "analytics-rollups";
+
+/// The services whose events analytics counts.
+pub const SOURCES: &[&str] = &["intake", "consultation", "supervision"];
+
+fn start_consumers(context: ServiceContext, bus: Bus, shutdown: Shutdown) -> Vec<tokio::task::JoinHandle<()>> {
+    let config = ConsumerConfig::new(ROLLUP_CONSUMER, SOURCES);
+    let consumer = Consumer::new(context.db, bus, config, store::ingest::RollupHandler);
+    vec![tokio::spawn(consumer.run(shutdown))]
 }

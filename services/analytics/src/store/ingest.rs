@@ -1,1 +1,0 @@
-//! Merging one event into the facts, contributions and rollups.
