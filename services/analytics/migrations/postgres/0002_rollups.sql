@@ -238,3 +238,6 @@ CREATE TABLE rollup_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- Consumers record the events they applied in the runtime's event_consumed table, so 0001's table goes.
+DROP TABLE consumed_event;
