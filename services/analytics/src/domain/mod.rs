@@ -1,6 +1,7 @@
 //! The analytics domain: reporting periods and filters. Pure rules, no transport or storage types.
 
 pub mod bucket;
+pub mod labels;
 pub mod metric;
 
 use tingjian_runtime::error::FieldViolation;
