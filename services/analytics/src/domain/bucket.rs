@@ -52,7 +52,8 @@ pub fn week_monday(date: NaiveDate) -> NaiveDate {
 
 /// The first and last day buckets (inclusive) of a period.
 pub fn period_days(period: &Period) -> (i64, i64) {
-    (day_number(period.first_day()), day_number(period.end_day()))
+    // `end_day` is the day after the period.
+    (day_number(period.first_day()), day_number(period.end_day()) - 1)
 }
 
 const HOUR: i64 = 3_600;
