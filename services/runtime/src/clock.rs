@@ -18,8 +18,21 @@ enum Kind {
     System,
     /// Stands still at the instant it holds until set or advanced.
     Manual(Arc<Mutex<DateTime<Utc>>>),
-    /// The system clock moved by the offset it holds: it runs, from where it was set.
-    Shifted(Arc<Mutex<TimeDelta>>),
+    /// The system clock moved by an offset: it runs from where it was set, unless it is held.
+    Shifted(Arc<Mutex<Shift>>),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Shift {
+    offset: TimeDelta,
+    /// While held, the instant it stands at.
+    held: Option<DateTime<Utc>>,
+}
+
+impl Shift {
+    fn now(&self) -> DateTime<Utc> {
+        self.held.unwrap_or_else(|| (Utc::now() + self.offset).trunc_subsecs(6))
+    }
 }
 
 impl Clock {
@@ -36,7 +49,8 @@ impl Clock {
     /// A clock that reads `start` now and then runs at the system clock's pace; setting or advancing it
     /// moves it; clones share it. The demonstration programme replays past years on one.
     pub fn shifted(start: DateTime<Utc>) -> Self {
-        Self { kind: Kind::Shifted(Arc::new(Mutex::new(start.trunc_subsecs(6) - Utc::now()))) }
+        let shift = Shift { offset: start.trunc_subsecs(6) - Utc::now(), held: None };
+        Self { kind: Kind::Shifted(Arc::new(Mutex::new(shift))) }
     }
 
     /// The current instant.
@@ -44,9 +58,7 @@ impl Clock {
         match &self.kind {
             Kind::System => Utc::now().trunc_subsecs(6),
             Kind::Manual(at) => *at.lock().unwrap_or_else(PoisonError::into_inner),
-            Kind::Shifted(offset) => {
-                (Utc::now() + *offset.lock().unwrap_or_else(PoisonError::into_inner)).trunc_subsecs(6)
-            }
+            Kind::Shifted(shift) => shift.lock().unwrap_or_else(PoisonError::into_inner).now(),
         }
     }
 
@@ -55,8 +67,12 @@ impl Clock {
         match &self.kind {
             Kind::System => {}
             Kind::Manual(manual) => *manual.lock().unwrap_or_else(PoisonError::into_inner) = at.trunc_subsecs(6),
-            Kind::Shifted(offset) => {
-                *offset.lock().unwrap_or_else(PoisonError::into_inner) = at.trunc_subsecs(6) - Utc::now();
+            Kind::Shifted(shift) => {
+                let mut shift = shift.lock().unwrap_or_else(PoisonError::into_inner);
+                match shift.held {
+                    Some(_) => shift.held = Some(at.trunc_subsecs(6)),
+                    None => shift.offset = at.trunc_subsecs(6) - Utc::now(),
+                }
             }
         }
     }
@@ -69,7 +85,33 @@ impl Clock {
                 let mut at = manual.lock().unwrap_or_else(PoisonError::into_inner);
                 *at = (*at + by).trunc_subsecs(6);
             }
-            Kind::Shifted(offset) => *offset.lock().unwrap_or_else(PoisonError::into_inner) += by,
+            Kind::Shifted(shift) => {
+                let mut shift = shift.lock().unwrap_or_else(PoisonError::into_inner);
+                match shift.held {
+                    Some(at) => shift.held = Some((at + by).trunc_subsecs(6)),
+                    None => shift.offset += by,
+                }
+            }
+        }
+    }
+
+    /// Stops a shifted clock where it stands: it reads the same instant until set, advanced or released,
+    /// so a replayed programme's times do not depend on how long its calls take. Other clocks ignore it.
+    pub fn hold(&self) {
+        if let Kind::Shifted(shift) = &self.kind {
+            let mut shift = shift.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = shift.now();
+            shift.held = Some(now);
+        }
+    }
+
+    /// Lets a held shifted clock run again from the instant it stands at.
+    pub fn release(&self) {
+        if let Kind::Shifted(shift) = &self.kind {
+            let mut shift = shift.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(at) = shift.held.take() {
+                shift.offset = at - Utc::now();
+            }
         }
     }
 
@@ -126,5 +168,13 @@ mod tests {
         clock.set(start);
         assert!(clock.now() - start < TimeDelta::seconds(5));
         assert!(!clock.is_manual());
+        clock.hold();
+        clock.set(start);
+        clock.advance(TimeDelta::hours(1));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(clock.now(), start + TimeDelta::hours(1), "a held clock stands still");
+        clock.release();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(clock.now() > start + TimeDelta::hours(1), "a released clock runs again");
     }
 }

@@ -219,7 +219,13 @@ impl<H: Handler> Consumer<H> {
             super::decode(&delivery.payload).map_err(|e| ApplyError::Handler(format!("undecodable envelope: {e}")))?;
         let span = tracing::info_span!("event", event.id = %event.id, event.kind = %event.r#type, consumer = %self.config.name);
         adopt_event_parent(&span, &event);
-        let _entered = span.enter();
+        // The span is attached to the future, not entered: a guard held across an await would leave it
+        // entered on whichever thread the task moves to.
+        tracing::Instrument::instrument(self.apply_in_span(&event), span).await
+    }
+
+    /// The body of [`apply`](Self::apply), run inside the event's span.
+    async fn apply_in_span(&self, event: &super::Event) -> Result<bool, ApplyError> {
         let mut tx = self.db.begin().await?;
         let inserted = on_tx!(&mut tx, conn => {
             sqlx::query(
@@ -237,7 +243,7 @@ impl<H: Handler> Consumer<H> {
             tx.rollback().await?;
             return Ok(false);
         }
-        match self.handler.handle(&mut tx, &event).await {
+        match self.handler.handle(&mut tx, event).await {
             Ok(()) => {
                 tx.commit().await?;
                 Ok(true)
