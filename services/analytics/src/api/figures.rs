@@ -29,7 +29,7 @@ const RANKINGS_LIST: &str = "unit_rankings";
 pub(super) fn required_period(v: &mut Violations, raw: Option<&common::Period>, field: &str) -> Option<Period> {
     match raw {
         None => {
-            v.add(format!("{field}.kind"), "a period is required");
+            v.add(field, "is required");
             None
         }
         Some(p) => v.check(parse_period(p.kind, p.year, p.number, field)),
@@ -269,7 +269,7 @@ mod tests {
         assert!(required_metric(&mut v, 0, "metric").is_none());
         assert!(required_metric(&mut v, 999, "metric").is_none());
         assert!(required_dimension(&mut v, 9, "dimension").is_none());
-        assert_eq!(fields(v), ["period.kind", "start_period.number", "metric", "metric", "dimension"]);
+        assert_eq!(fields(v), ["period", "start_period.number", "metric", "metric", "dimension"]);
     }
 
     #[test]
