@@ -209,6 +209,14 @@ async fn up(args: UpArgs, started: Instant) -> BoxResult<ExitCode> {
 
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create the data directory {}: {e}", args.data_dir.display()))?;
+    if args.demo && MODULES.iter().any(|m| args.data_dir.join(format!("{}.db", m.name)).exists()) {
+        return Err(format!(
+            "the demonstration programme loads into a fresh data directory; {} already holds the suite's data \
+             (choose another with --data-dir)",
+            args.data_dir.display()
+        )
+        .into());
+    }
     let listener = tingjian_runtime::server::bind(settings.listen_addr).await?;
     let addr = listener.local_addr()?;
     // The services of the suite call each other on the suite's own address.

@@ -187,6 +187,22 @@ fn client_commands_need_a_token_and_a_server() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("token"), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
+#[test]
+fn the_demonstration_programme_needs_a_fresh_data_directory() {
+    let data = tempfile::tempdir().expect("data dir");
+    std::fs::write(data.path().join("intake.db"), b"").expect("an earlier database");
+    let output = Command::new(env!("CARGO_BIN_EXE_tingjian"))
+        .args(["up", "--listen", "127.0.0.1:0", "--demo", "--data-dir"])
+        .arg(data.path())
+        .env_remove("TINGJIAN_NATS_URL")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("fresh data directory"), "{stderr}");
+    assert_eq!(std::fs::read(data.path().join("intake.db")).expect("kept"), b"", "nothing is written");
+}
+
 /// A consultation from the command line: a topic planned from a real common issue, invitees proposed
 /// from the enterprises behind it, an interactive session (心贴心) with two entrepreneurs' questions and a
 /// leader's answers, closed with minutes, and a suggestion submitted to the government.
