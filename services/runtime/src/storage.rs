@@ -228,9 +228,7 @@ impl Database {
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            // IMMEDIATE takes SQLite's write lock at the start, so a transaction that reads and then
-            // writes waits for another writer instead of failing with SQLITE_BUSY_SNAPSHOT.
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
