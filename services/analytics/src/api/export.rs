@@ -321,23 +321,4 @@ mod tests {
         let early = Period::new(PeriodKind::Quarter, 2000, 2, "").expect("valid");
         assert_eq!(export::period_code(&periods_back(&early, 4)), "2000-Q1");
     }
-
-    #[test]
-    fn the_labels_slices_agree_with_what_the_store_can_group() {
-        for metric in labels::METRICS {
-            for dimension in [
-                pb::Dimension::District,
-                pb::Dimension::Industry,
-                pb::Dimension::Category,
-                pb::Dimension::Unit,
-                pb::Dimension::Channel,
-            ] {
-                assert_eq!(
-                    labels::slices(metric).contains(&dimension),
-                    query::can_group(metric, dimension),
-                    "{metric:?} by {dimension:?}"
-                );
-            }
-        }
-    }
 }

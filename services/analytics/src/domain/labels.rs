@@ -173,43 +173,6 @@ pub fn section(m: M) -> Section {
     }
 }
 
-const ENTERPRISE: &[pb::Dimension] = &[pb::Dimension::District, pb::Dimension::Industry];
-const DEMAND: &[pb::Dimension] =
-    &[pb::Dimension::District, pb::Dimension::Industry, pb::Dimension::Category, pb::Dimension::Channel];
-const CASE: &[pb::Dimension] =
-    &[pb::Dimension::District, pb::Dimension::Industry, pb::Dimension::Category, pb::Dimension::Unit];
-
-/// The dimensions the figure can be sliced and grouped by (its "Slices:" in the contract).
-pub fn slices(m: M) -> &'static [pb::Dimension] {
-    match m {
-        M::DemandsReceived | M::DemandsMerged => DEMAND,
-        M::CommonIssuesFormed | M::SuggestionsSubmitted | M::SpecialReportsSent | M::InstructionRate => {
-            &[pb::Dimension::Category]
-        }
-        M::EnterprisesContacted | M::ContactsLogged | M::WeeklyContactCompliance | M::PolicyBriefingPersonTimes => {
-            ENTERPRISE
-        }
-        M::RectificationsIssued | M::RectificationsVerified => &[pb::Dimension::Unit],
-        M::CasesAssigned
-        | M::ResponseRate
-        | M::OnTimeRate
-        | M::ResolutionRate
-        | M::SatisfactionRate
-        | M::ReopenRate
-        | M::HandlingTimeMedian
-        | M::HandlingTimeP90
-        | M::LongRunningCases
-        | M::FollowUpCompliance
-        | M::ProblemsSolved
-        | M::InterestReduced
-        | M::Subsidies
-        | M::FeesWaived
-        | M::OtherMoney
-        | M::TotalBenefits => CASE,
-        _ => &[],
-    }
-}
-
 /// The figure's short label.
 pub fn metric_label(m: M, lang: Lang) -> &'static str {
     let (zh, en) = match m {
@@ -511,7 +474,7 @@ mod tests {
     }
 
     #[test]
-    fn measures_sections_and_slices_follow_the_contract() {
+    fn measures_and_sections_follow_the_contract() {
         assert_eq!(measure(M::ResponseRate), Measure::Rate);
         assert_eq!(measure(M::HandlingTimeP90), Measure::Seconds);
         assert_eq!(measure(M::InterestReduced), Measure::Fen);
@@ -520,10 +483,6 @@ mod tests {
         assert_eq!(section(M::InstructionRate), Section::Consult);
         assert_eq!(section(M::RectificationsVerified), Section::Supervise);
         assert_eq!(section(M::ProblemsSolved), Section::Results);
-        assert!(slices(M::DemandsReceived).contains(&pb::Dimension::Channel));
-        assert!(!slices(M::CasesAssigned).contains(&pb::Dimension::Channel));
-        assert_eq!(slices(M::RectificationsIssued), &[pb::Dimension::Unit]);
-        assert!(slices(M::CampaignPosts).is_empty());
     }
 
     #[test]

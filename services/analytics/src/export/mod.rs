@@ -38,7 +38,7 @@ pub const REPORT_BREAKDOWN_ROWS: usize = 20;
 
 /// The figures a report breaks down by `dimension`.
 pub fn breakdown_metrics(dimension: pb::Dimension) -> Vec<pb::Metric> {
-    BREAKDOWN_CANDIDATES.into_iter().filter(|m| labels::slices(*m).contains(&dimension)).collect()
+    BREAKDOWN_CANDIDATES.into_iter().filter(|m| crate::store::query::can_group(*m, dimension)).collect()
 }
 
 /// A document format.

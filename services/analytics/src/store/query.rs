@@ -938,6 +938,25 @@ mod tests {
     }
 
     #[test]
+    fn figures_group_by_the_dimensions_the_contract_slices_them_by() {
+        assert!(can_group(pb::Metric::DemandsReceived, pb::Dimension::Channel));
+        assert!(!can_group(pb::Metric::CasesAssigned, pb::Dimension::Channel));
+        assert!(can_group(pb::Metric::RectificationsIssued, pb::Dimension::Unit));
+        for d in [pb::Dimension::District, pb::Dimension::Industry, pb::Dimension::Category, pb::Dimension::Channel] {
+            assert!(!can_group(pb::Metric::RectificationsIssued, d), "{d:?}");
+        }
+        for d in [
+            pb::Dimension::District,
+            pb::Dimension::Industry,
+            pb::Dimension::Category,
+            pb::Dimension::Unit,
+            pb::Dimension::Channel,
+        ] {
+            assert!(!can_group(pb::Metric::CampaignPosts, d), "{d:?}");
+        }
+    }
+
+    #[test]
     fn rates_keep_numerator_and_denominator_and_are_zero_without_a_denominator() {
         let r = rate(23, 25);
         assert_eq!((r.numerator, r.denominator), (23, 25));
