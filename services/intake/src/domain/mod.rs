@@ -9,6 +9,7 @@ pub mod enterprise;
 pub mod paging;
 pub mod reference;
 pub mod roundtable;
+pub mod similarity;
 
 pub use campaign::*;
 pub use common_issue::*;
