@@ -12,7 +12,7 @@ use tingjian_runtime::auth::{DevSigner, TokenRequest};
 use tingjian_runtime::clock::Clock;
 use tingjian_runtime::peers::Peers;
 use tingjian_runtime::server::{GrpcServer, ServeError};
-use tingjian_runtime::settings::{Settings, SupervisionSettings};
+use tingjian_runtime::settings::{Settings, SimilaritySettings, SupervisionSettings};
 use tingjian_runtime::shutdown::Shutdown;
 use tingjian_runtime::storage::Backend;
 use tingjian_runtime::storage::testing::TestDatabase;
@@ -50,6 +50,8 @@ pub struct SpawnOptions {
     pub supervision_settings: Option<SupervisionSettings>,
     /// The clock the service reads; by default the system clock.
     pub clock: Option<Clock>,
+    /// Intake's similar-demand engine settings; by default the built-in ones.
+    pub similarity: Option<SimilaritySettings>,
 }
 
 /// Starts `module` on a fresh database on `backend`; `None` when PostgreSQL is asked for but not
@@ -78,7 +80,8 @@ pub async fn spawn_with(module: &ServiceModule, backend: Backend, options: Spawn
         .supervision_settings
         .unwrap_or(SupervisionSettings { sweep_interval: Duration::ZERO, ..Default::default() });
     let clock = options.clock.unwrap_or_default();
-    (module.register)(&mut server, ServiceContext { db: database.db.clone(), peers, supervision, clock });
+    let similarity = options.similarity.unwrap_or_default();
+    (module.register)(&mut server, ServiceContext { db: database.db.clone(), peers, supervision, similarity, clock });
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod engine;
 pub mod store;
 
 use sqlx::migrate::Migrator;
@@ -25,7 +26,9 @@ pub static MODULE: ServiceModule = ServiceModule {
 };
 
 fn register(server: &mut GrpcServer, context: ServiceContext) {
-    let api = api::IntakeApi::new(store::Store::new(context.db));
+    let store = store::Store::new(context.db);
+    let engine = engine::SimilarityEngine::start(store.clone(), context.similarity);
+    let api = api::IntakeApi::new(store, engine);
     let limit = server.max_message_bytes();
     let service = IntakeServiceServer::new(api).max_decoding_message_size(limit).max_encoding_message_size(limit);
     let service = authenticated(service, server.auth_interceptor());

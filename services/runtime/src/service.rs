@@ -40,6 +40,8 @@ pub struct ServiceContext {
     pub peers: Peers,
     /// Supervision's sweeps and escalation ladder (other services ignore them).
     pub supervision: crate::settings::SupervisionSettings,
+    /// Intake's similar-demand engine (other services ignore it).
+    pub similarity: crate::settings::SimilaritySettings,
     /// The time the service reads (the system clock except in tests).
     pub clock: crate::clock::Clock,
 }
@@ -104,6 +106,7 @@ async fn serve(module: ServiceModule, settings: Settings, started: Instant) -> B
         db: db.clone(),
         peers,
         supervision: settings.supervision.clone(),
+        similarity: settings.similarity,
         clock: crate::clock::Clock::system(),
     };
     (module.register)(&mut server, context.clone());

@@ -80,6 +80,37 @@ pub struct Settings {
     pub peers: PeerSettings,
     /// How supervision watches deadlines and long-running cases.
     pub supervision: SupervisionSettings,
+    /// How intake's similar-demand engine decides and keeps up.
+    pub similarity: SimilaritySettings,
+}
+
+/// How intake's similar-demand engine (合并同类项) decides what is alike and keeps its index current.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimilaritySettings {
+    /// Lowest score, in (0, 1], of a likely duplicate shown on submission and by SuggestSimilar when
+    /// the caller sets none. The default is the threshold with the best F1 on the tuning pairs (see
+    /// the README's evaluation).
+    pub match_threshold: f64,
+    /// Lowest score, in (0, 1], of two demands grouped by a clustering proposal when the caller sets
+    /// none; higher than the match threshold, so proposed groups favour precision (staff review each).
+    pub cluster_threshold: f64,
+    /// How often each replica reads the demands and common issues other replicas changed into its
+    /// index; zero turns it off (a single replica sees its own changes at once).
+    pub refresh_interval: Duration,
+}
+
+impl Default for SimilaritySettings {
+    fn default() -> Self {
+        Self { match_threshold: 0.5, cluster_threshold: 0.6, refresh_interval: Duration::from_secs(10) }
+    }
+}
+
+/// Parses a similarity threshold: a number in (0, 1].
+fn parse_threshold(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err("expected a number above 0 and at most 1, e.g. 0.6".into()),
+    }
 }
 
 /// A rung of the escalation ladder a case climbs when it stays overdue (升级督办).
@@ -315,6 +346,9 @@ const KEYS: &[Key] = &[
     Key { key: "supervision.sweep_interval", env: "TINGJIAN_SWEEP_INTERVAL", secret: false },
     Key { key: "supervision.reminder_days", env: "TINGJIAN_FOLLOW_UP_REMINDER_DAYS", secret: false },
     Key { key: "supervision.escalation_ladder", env: "TINGJIAN_ESCALATION_LADDER", secret: false },
+    Key { key: "similarity.match_threshold", env: "TINGJIAN_SIMILARITY_MATCH_THRESHOLD", secret: false },
+    Key { key: "similarity.cluster_threshold", env: "TINGJIAN_SIMILARITY_CLUSTER_THRESHOLD", secret: false },
+    Key { key: "similarity.refresh_interval", env: "TINGJIAN_SIMILARITY_REFRESH_INTERVAL", secret: false },
 ];
 
 /// Environment variable naming the optional settings file.
@@ -364,6 +398,7 @@ impl Settings {
                 timeout: Duration::from_secs(10),
             },
             supervision: SupervisionSettings::default(),
+            similarity: SimilaritySettings::default(),
         }
     }
 
@@ -502,6 +537,13 @@ impl Settings {
             }
             "supervision.escalation_ladder" => {
                 self.supervision.escalation_ladder = parse_escalation_ladder(raw).map_err(invalid)?
+            }
+            "similarity.match_threshold" => self.similarity.match_threshold = parse_threshold(raw).map_err(invalid)?,
+            "similarity.cluster_threshold" => {
+                self.similarity.cluster_threshold = parse_threshold(raw).map_err(invalid)?
+            }
+            "similarity.refresh_interval" => {
+                self.similarity.refresh_interval = parse_duration(raw).map_err(invalid)?
             }
             other => unreachable!("setting {other} has no parser"),
         }
@@ -665,6 +707,29 @@ mod tests {
         let example = include_str!("../../../deploy/tingjian.example.toml");
         let settings = Settings::defaults("supervision", 50053).apply_toml(example, "example").expect("valid example");
         assert_eq!(settings.supervision, SupervisionSettings::default());
+    }
+
+    #[test]
+    fn similarity_thresholds_are_read_and_checked() {
+        let settings = Settings::defaults("intake", 50051)
+            .load(&env(&[
+                ("TINGJIAN_SIMILARITY_MATCH_THRESHOLD", "0.55"),
+                ("TINGJIAN_SIMILARITY_CLUSTER_THRESHOLD", "1"),
+                ("TINGJIAN_SIMILARITY_REFRESH_INTERVAL", "0s"),
+            ]))
+            .expect("loads");
+        assert_eq!(settings.similarity.match_threshold, 0.55);
+        assert_eq!(settings.similarity.cluster_threshold, 1.0);
+        assert_eq!(settings.similarity.refresh_interval, Duration::ZERO);
+        for bad in ["0", "-0.2", "1.01", "NaN", "high"] {
+            let err = Settings::defaults("intake", 50051)
+                .load(&env(&[("TINGJIAN_SIMILARITY_MATCH_THRESHOLD", bad)]))
+                .expect_err("rejected");
+            assert!(err.to_string().contains("similarity.match_threshold"), "{bad}: {err}");
+        }
+        let example = include_str!("../../../deploy/tingjian.example.toml");
+        let settings = Settings::defaults("intake", 50051).apply_toml(example, "example").expect("valid example");
+        assert_eq!(settings.similarity, SimilaritySettings::default());
     }
 
     #[test]

@@ -241,6 +241,7 @@ async fn up(args: UpArgs, started: Instant) -> BoxResult<ExitCode> {
             db: db.clone(),
             peers: peers.clone(),
             supervision: settings.supervision.clone(),
+            similarity: settings.similarity,
             clock: clock.clone(),
         };
         (module.register)(&mut server, context.clone());

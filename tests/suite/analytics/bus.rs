@@ -41,6 +41,7 @@ async fn consumed_from_the_bus(backend: StorageBackend) {
         db: h.service.database.db.clone(),
         peers: Peers::connect_lazy(&settings.peers).expect("peers"),
         supervision: Default::default(),
+        similarity: Default::default(),
         clock: Clock::system(),
     };
     let shutdown = Shutdown::new();

@@ -59,6 +59,7 @@ impl Harness {
                 db: database.db.clone(),
                 peers,
                 supervision: Default::default(),
+                similarity: Default::default(),
                 clock: Default::default(),
             },
         );

@@ -18,18 +18,22 @@ use tonic::{Request, Response, Status};
 use tingjian_runtime::error::{checked, gather};
 use tingjian_runtime::wire::{period_range, read_instant};
 
+use std::sync::Arc;
+
+use crate::engine::SimilarityEngine;
 use crate::store::Store;
 
 /// The intake service's gRPC API.
 #[derive(Debug, Clone)]
 pub struct IntakeApi {
     store: Store,
+    similar: Arc<SimilarityEngine>,
 }
 
 impl IntakeApi {
-    /// An API over `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// An API over `store`, finding similar demands with `similar`.
+    pub fn new(store: Store, similar: Arc<SimilarityEngine>) -> Self {
+        Self { store, similar }
     }
 }
 

@@ -2,6 +2,7 @@
 //! transport or storage types.
 
 pub mod campaign;
+pub mod clustering;
 pub mod common_issue;
 pub mod contact;
 pub mod demand;

@@ -20,12 +20,16 @@ macro_rules! bind_all {
 }
 
 mod campaign;
+mod clustering;
 mod common_issue;
 mod contact;
 mod demand;
 mod enterprise;
 mod reference;
 mod roundtable;
+mod similarity;
+
+pub use similarity::{IndexedDemand, IndexedIssue};
 
 use chrono::{DateTime, Utc};
 use tingjian_runtime::storage::Tx;

@@ -71,6 +71,36 @@ struct Term {
     postings: Vec<u32>,
 }
 
+/// What an upsert needs (see [`Index::needs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing: the index already holds this revision or a newer one.
+    Nothing,
+    /// Only the item's description changes; the text is the one indexed.
+    Item,
+    /// The text must be analysed.
+    Analysis,
+}
+
+/// A text ready to be indexed: its hash, and its analysis when it needs one.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    hash: u64,
+    analysis: Option<Analysis>,
+}
+
+impl Prepared {
+    /// Analyses `text`.
+    pub fn new(text: &str) -> Self {
+        Self { hash: hash_text(text), analysis: Some(text::analyse(text)) }
+    }
+
+    /// A text the index already holds (only its hash is needed).
+    pub fn unchanged(text: &str) -> Self {
+        Self { hash: hash_text(text), analysis: None }
+    }
+}
+
 /// A text (or an indexed item) prepared for comparison: term ids with kinds and counts, sorted by id.
 #[derive(Debug, Clone, Default)]
 pub struct Probe {
@@ -219,25 +249,47 @@ impl Index {
     /// analysed again only if it changed); an older or equal one is ignored, as is one older than its
     /// removal. Whether the index changed.
     pub fn upsert(&mut self, item: Item, text: &str) -> bool {
+        match self.needs(&item, text) {
+            Needs::Nothing => false,
+            Needs::Item => self.upsert_prepared(item, Prepared::unchanged(text)),
+            Needs::Analysis => self.upsert_prepared(item, Prepared::new(text)),
+        }
+    }
+
+    /// What an upsert of `item` with `text` would need: nothing (stale), a new description only,
+    /// or an analysis of the text.
+    pub fn needs(&self, item: &Item, text: &str) -> Needs {
+        let key = (item.kind, Box::<str>::from(item.id.as_str()));
+        if self.removed.get(&key).is_some_and(|&v| v >= item.version) {
+            return Needs::Nothing;
+        }
+        match self.by_key.get(&key).and_then(|&slot| self.docs[slot as usize].as_ref()) {
+            Some(doc) if doc.item.version >= item.version => Needs::Nothing,
+            Some(doc) if doc.text_hash == hash_text(text) => Needs::Item,
+            _ => Needs::Analysis,
+        }
+    }
+
+    /// [`Index::upsert`] with the text already analysed (outside any lock held on the index).
+    pub fn upsert_prepared(&mut self, item: Item, prepared: Prepared) -> bool {
         let key = (item.kind, Box::<str>::from(item.id.as_str()));
         if self.removed.get(&key).is_some_and(|&v| v >= item.version) {
             return false;
         }
-        let hash = hash_text(text);
         if let Some(&slot) = self.by_key.get(&key) {
             let Some(doc) = self.docs[slot as usize].as_mut() else { return false };
             if doc.item.version >= item.version {
                 return false;
             }
-            if doc.text_hash == hash {
+            if doc.text_hash == prepared.hash {
                 doc.item = item;
                 return true;
             }
             self.remove_slot(slot);
         }
+        let Some(analysis) = prepared.analysis else { return false };
         self.removed.remove(&key);
-        let analysis = text::analyse(text);
-        self.insert(item, &analysis, hash);
+        self.insert(item, &analysis, prepared.hash);
         true
     }
 
