@@ -340,6 +340,7 @@ impl IntakeApi {
             request_id: checked(request_id)?,
         };
         let (demand, post) = self.store.promote_post_to_demand(&post_id, &promotion, &caller.subject).await?;
+        self.reindex(std::slice::from_ref(&demand.id), &[]).await;
         Ok(Response::new(pb::PromotePostToDemandResponse {
             demand: Some(demand_to_proto(demand)),
             post: Some(post_to_proto(post, &caller)),

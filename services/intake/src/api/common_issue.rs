@@ -18,7 +18,7 @@ use crate::domain::common_issue::{
 };
 use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_size};
 
-fn issue_to_proto(issue: CommonIssue) -> pb::CommonIssue {
+pub(super) fn issue_to_proto(issue: CommonIssue) -> pb::CommonIssue {
     pb::CommonIssue {
         etag: etag(issue.version),
         demand_count: saturating_i32(issue.demand_ids.len()),
@@ -82,6 +82,7 @@ impl IntakeApi {
         let (new, request_id) = (checked(new)?, checked(request_id)?);
         let created = self.store.create_common_issue(&new, request_id.as_deref(), &caller.subject).await?;
         tracing::Span::current().record("common_issue.id", created.id.as_str());
+        self.reindex(&created.demand_ids, std::slice::from_ref(&created.id)).await;
         Ok(Response::new(pb::CreateCommonIssueResponse { common_issue: Some(issue_to_proto(created)) }))
     }
 
@@ -164,6 +165,7 @@ impl IntakeApi {
             .store
             .add_demands_to_common_issue(&id, &demand_ids, etag_version(&body.etag), &reason, &caller.subject)
             .await?;
+        self.reindex(&demand_ids, std::slice::from_ref(&issue.id)).await;
         Ok(Response::new(pb::AddDemandsToCommonIssueResponse { common_issue: Some(issue_to_proto(issue)) }))
     }
 
@@ -183,6 +185,7 @@ impl IntakeApi {
         let (demand_id, to, reason) = (checked(demand_id)?, checked(to)?, checked(reason)?);
         tracing::Span::current().record("demand.id", demand_id.as_str());
         let (from, to) = self.store.move_demand(&demand_id, &to, &reason, &caller.subject).await?;
+        self.reindex(std::slice::from_ref(&demand_id), &[from.id.clone(), to.id.clone()]).await;
         Ok(Response::new(pb::MoveDemandResponse {
             from_common_issue: Some(issue_to_proto(from)),
             to_common_issue: Some(issue_to_proto(to)),
@@ -214,6 +217,9 @@ impl IntakeApi {
             .store
             .split_out_demands(&id, &demand_ids, new_title.as_ref(), etag_version(&body.etag), &reason, &caller.subject)
             .await?;
+        let mut issues = vec![split.source.id.clone()];
+        issues.extend(split.formed.as_ref().map(|f| f.id.clone()));
+        self.reindex(&demand_ids, &issues).await;
         Ok(Response::new(pb::SplitOutDemandsResponse {
             source_common_issue: Some(issue_to_proto(split.source)),
             new_common_issue: split.formed.map(issue_to_proto),
@@ -237,6 +243,7 @@ impl IntakeApi {
         tracing::Span::current().record("common_issue.id", id.as_str());
         let issue =
             self.store.rename_common_issue(&id, &title, etag_version(&body.etag), &reason, &caller.subject).await?;
+        self.reindex(&[], std::slice::from_ref(&issue.id)).await;
         Ok(Response::new(pb::RenameCommonIssueResponse { common_issue: Some(issue_to_proto(issue)) }))
     }
 

@@ -194,9 +194,11 @@ impl IntakeApi {
         }
         let submitted = self.store.submit_demand(&new, &request_id, &caller.subject, &district, &industry).await?;
         tracing::Span::current().record("demand.id", submitted.id.as_str());
-        // Likely duplicates come from the similarity engine, a separate area; until it exists the list
-        // is empty.
-        Ok(Response::new(pb::SubmitDemandResponse { demand: Some(demand_to_proto(submitted)), similar: Vec::new() }))
+        let limit = usize::try_from(body.similar_limit).unwrap_or(0).min(crate::domain::MAX_SIMILAR);
+        let own = if only_enterprise { Some(self.store.enterprises_of_organisation(&caller.organisation).await?) } else { None };
+        let text = format!("{}。{}", submitted.fields.title, submitted.fields.text);
+        let similar = self.similar_to_submitted(&submitted.id, text, limit, own).await;
+        Ok(Response::new(pb::SubmitDemandResponse { demand: Some(demand_to_proto(submitted)), similar }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -308,6 +310,7 @@ impl IntakeApi {
         tracing::Span::current().record("demand.id", id.as_str());
         let updated =
             self.store.update_demand(&id, optional_etag(&demand.etag), &change, &reason, &caller.subject).await?;
+        self.reindex(std::slice::from_ref(&updated.id), &[]).await;
         Ok(Response::new(pb::UpdateDemandResponse { demand: Some(demand_to_proto(updated)) }))
     }
 
@@ -335,6 +338,7 @@ impl IntakeApi {
         };
         tracing::Span::current().record("demand.id", id.as_str());
         let moved = self.store.change_status(&id, optional_etag(&body.etag), to, &reason, &caller.subject).await?;
+        self.reindex(std::slice::from_ref(&moved.id), &[]).await;
         Ok(Response::new(pb::TransitionDemandResponse { demand: Some(demand_to_proto(moved)) }))
     }
 
@@ -372,6 +376,7 @@ impl IntakeApi {
             .store
             .change_status(&id, optional_etag(&body.etag), DemandStatus::Withdrawn, &reason, &caller.subject)
             .await?;
+        self.reindex(std::slice::from_ref(&withdrawn.id), &[]).await;
         Ok(Response::new(pb::WithdrawDemandResponse { demand: Some(demand_to_proto(withdrawn)) }))
     }
 

@@ -9,6 +9,7 @@ mod demand;
 mod enterprise;
 mod reference;
 mod roundtable;
+mod similarity;
 
 use tingjian_proto::intake::v1 as pb;
 use tingjian_proto::intake::v1::intake_service_server::IntakeService;
@@ -52,8 +53,7 @@ fn saturating_i32(n: impl TryInto<i32>) -> i32 {
     n.try_into().unwrap_or(i32::MAX)
 }
 
-/// Routes each method of the contract to the area that implements it. The similar-demand engine's
-/// methods (SuggestSimilar, ProposeClusters, …) keep the contract's default answer, UNIMPLEMENTED.
+/// Routes each method of the contract to the area that implements it.
 #[tonic::async_trait]
 impl IntakeService for IntakeApi {
     // reference
@@ -271,6 +271,43 @@ impl IntakeService for IntakeApi {
         request: Request<pb::ListCommonIssueHistoryRequest>,
     ) -> Result<Response<pb::ListCommonIssueHistoryResponse>, Status> {
         self.list_common_issue_history_impl(request).await
+    }
+    // similar demands
+    async fn suggest_similar(
+        &self,
+        request: Request<pb::SuggestSimilarRequest>,
+    ) -> Result<Response<pb::SuggestSimilarResponse>, Status> {
+        self.suggest_similar_impl(request).await
+    }
+    async fn propose_clusters(
+        &self,
+        request: Request<pb::ProposeClustersRequest>,
+    ) -> Result<Response<pb::ProposeClustersResponse>, Status> {
+        self.propose_clusters_impl(request).await
+    }
+    async fn get_clustering_proposal(
+        &self,
+        request: Request<pb::GetClusteringProposalRequest>,
+    ) -> Result<Response<pb::GetClusteringProposalResponse>, Status> {
+        self.get_clustering_proposal_impl(request).await
+    }
+    async fn list_clustering_proposals(
+        &self,
+        request: Request<pb::ListClusteringProposalsRequest>,
+    ) -> Result<Response<pb::ListClusteringProposalsResponse>, Status> {
+        self.list_clustering_proposals_impl(request).await
+    }
+    async fn accept_proposed_cluster(
+        &self,
+        request: Request<pb::AcceptProposedClusterRequest>,
+    ) -> Result<Response<pb::AcceptProposedClusterResponse>, Status> {
+        self.accept_proposed_cluster_impl(request).await
+    }
+    async fn reject_proposed_cluster(
+        &self,
+        request: Request<pb::RejectProposedClusterRequest>,
+    ) -> Result<Response<pb::RejectProposedClusterResponse>, Status> {
+        self.reject_proposed_cluster_impl(request).await
     }
     // campaign
     async fn create_campaign(
