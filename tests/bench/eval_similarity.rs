@@ -17,8 +17,9 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use tingjian_intake::domain::similarity::score::{self, FEATURE_NAMES, FEATURES, Model};
-use tingjian_intake::domain::similarity::{DEFAULT_MATCH_THRESHOLD, Index, Item, ItemKind, Probe};
+use tingjian_intake::domain::similarity::score::{self, FEATURES, Model};
+use tingjian_intake::domain::similarity::{Index, Item, ItemKind, Probe};
+use tingjian_runtime::settings::SimilaritySettings;
 
 struct Pair {
     a: usize,
@@ -129,7 +130,11 @@ fn best(scores: &[(f64, bool)]) -> Outcome {
     while i < sorted.len() {
         let t = sorted[i].0;
         while i < sorted.len() && sorted[i].0 == t {
-            if sorted[i].1 { tp += 1.0 } else { fp += 1.0 }
+            if sorted[i].1 {
+                tp += 1.0
+            } else {
+                fp += 1.0
+            }
             i += 1;
         }
         let p = tp / (tp + fp);
@@ -142,7 +147,22 @@ fn best(scores: &[(f64, bool)]) -> Outcome {
     out
 }
 
+/// The lowest threshold whose precision reaches `precision`.
+fn strict(scores: &[(f64, bool)], precision: f64) -> Outcome {
+    let mut thresholds: Vec<f64> = scores.iter().map(|(s, _)| *s).collect();
+    thresholds.sort_by(f64::total_cmp);
+    thresholds.dedup();
+    for t in thresholds {
+        let o = at_threshold(scores, t);
+        if o.precision >= precision {
+            return o;
+        }
+    }
+    at_threshold(scores, 1.0)
+}
+
 struct Args {
+    synthetic: usize,
     dump: Option<String>,
     fit: Option<String>,
     model: Option<Model>,
@@ -152,22 +172,28 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { dump: None, fit: None, model: None, threshold: None, files: Vec::new(), errors: 0 };
+    let mut args =
+        Args { synthetic: 0, dump: None, fit: None, model: None, threshold: None, files: Vec::new(), errors: 0 };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--dump-features" => args.dump = Some(it.next().ok_or("--dump-features needs a directory")?),
+            "--synthetic" => {
+                let v = it.next().ok_or("--synthetic needs a count")?;
+                args.synthetic = v.parse().map_err(|_| format!("--synthetic {v}: not a count"))?;
+            }
             "--fit" => args.fit = Some(it.next().ok_or("--fit needs a file")?),
             "--model" => {
-                let v = it.next().ok_or("--model needs bias,w1,…")?;
-                let numbers: Vec<f64> =
-                    v.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| format!("--model {v}: not numbers"))?;
-                if numbers.len() != FEATURES + 1 {
-                    return Err(format!("--model needs {} numbers: the bias and one weight per feature", FEATURES + 1));
-                }
-                let mut weights = [0f64; FEATURES];
-                weights.copy_from_slice(&numbers[1..]);
-                args.model = Some(Model { bias: numbers[0], weights });
+                let v = it.next().ok_or("--model needs eight numbers")?;
+                let n: Vec<f64> = v
+                    .split(',')
+                    .map(|x| x.trim().parse::<f64>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| format!("--model {v}: not numbers"))?;
+                let [c, w, b, t, number, intent, negation, unmatched] = n[..] else {
+                    return Err("--model needs cosine,word,bigram,containment,number,intent,negation,unmatched".into());
+                };
+                args.model = Some(Model { mix: [c, w, b, t], number, intent, negation, unmatched });
             }
             "--threshold" => {
                 let v = it.next().ok_or("--threshold needs a value")?;
@@ -194,6 +220,145 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// A small deterministic generator (xorshift), so a fit is repeatable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Pairs made from unlabelled sentences of the tuning file, added to its labelled pairs when fitting,
+/// so the model also learns what the labelled pairs barely show:
+/// - a rewording (a polite opening or closing, another question word of the same intent, a synonym
+///   of the domain list, a dropped particle) is the same request;
+/// - the same sentence about another thing (one content word replaced by another from the corpus, or
+///   another number) or asking another question (为什么 instead of 怎么) is a different request;
+/// - two sentences drawn at random are different requests.
+fn synthetic_pairs(corpus: &Corpus, per_kind: usize, seed: u64) -> Corpus {
+    use tingjian_intake::domain::similarity::text;
+    let mut rng = Rng(seed | 1);
+    let segmented: Vec<Vec<(String, bool)>> = corpus.sentences.iter().map(|s| text::words(s)).collect();
+    let content_words: Vec<&str> =
+        segmented.iter().flat_map(|w| w.iter().filter(|(_, c)| *c).map(|(w, _)| w.as_str())).collect();
+    let openings = ["请问", "你好，", "您好，请问", "我想问一下，", "咨询一下，"];
+    let closings = ["吗", "呢", "？", "，谢谢", "。"];
+    let particles = ["的", "了", "我", "一下", "呢", "吗", "啊"];
+    let mut out = Corpus { name: format!("{} (synthetic)", corpus.name), sentences: Vec::new(), pairs: Vec::new() };
+    let push = |out: &mut Corpus, a: String, b: String, same: bool| {
+        if a != b {
+            out.sentences.push(a);
+            out.sentences.push(b);
+            let n = out.sentences.len();
+            out.pairs.push(Pair { a: n - 2, b: n - 1, same });
+        }
+    };
+    let n = corpus.sentences.len();
+    let mut made = [0usize; 3];
+    let mut attempts = 0;
+    while made.iter().any(|&m| m < per_kind) && attempts < per_kind * 40 {
+        attempts += 1;
+        let i = rng.below(n);
+        let words = &segmented[i];
+        let original: String = words.iter().map(|(w, _)| w.as_str()).collect();
+        let kind = rng.below(3);
+        if made[kind] >= per_kind {
+            continue;
+        }
+        match kind {
+            // A rewording.
+            0 => {
+                let mut edited: Vec<String> = words.iter().map(|(w, _)| w.clone()).collect();
+                match rng.below(4) {
+                    0 => edited.insert(0, (*rng.pick(&openings)).to_owned()),
+                    1 => edited.push((*rng.pick(&closings)).to_owned()),
+                    2 => {
+                        let swappable: Vec<(usize, Vec<&str>)> = edited
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(k, w)| {
+                                let mut alternatives = text::same_intent(w);
+                                if let Some(class) = text::synonym_class(w) {
+                                    alternatives.extend(class.iter().filter(|c| *c != w));
+                                }
+                                (!alternatives.is_empty()).then_some((k, alternatives))
+                            })
+                            .collect();
+                        if swappable.is_empty() {
+                            continue;
+                        }
+                        let (k, alternatives) = rng.pick(&swappable);
+                        edited[*k] = (*rng.pick(alternatives)).to_owned();
+                    }
+                    _ => {
+                        let droppable: Vec<usize> =
+                            (0..edited.len()).filter(|&k| particles.contains(&edited[k].as_str())).collect();
+                        if droppable.is_empty() {
+                            continue;
+                        }
+                        edited.remove(*rng.pick(&droppable));
+                    }
+                }
+                push(&mut out, original, edited.concat(), true);
+            }
+            // The same sentence about another thing, or asking another question.
+            1 => {
+                let mut edited: Vec<String> = words.iter().map(|(w, _)| w.clone()).collect();
+                let content: Vec<usize> = (0..words.len()).filter(|&k| words[k].1).collect();
+                let numbers: Vec<usize> =
+                    (0..words.len()).filter(|&k| words[k].0.chars().all(|c| c.is_ascii_digit())).collect();
+                let questions: Vec<usize> =
+                    (0..words.len()).filter(|&k| !text::other_intents(&words[k].0).is_empty()).collect();
+                match rng.below(3) {
+                    0 if !numbers.is_empty() => {
+                        let k = *rng.pick(&numbers);
+                        let value: u64 = edited[k].parse().unwrap_or(1);
+                        edited[k] = (value + 1 + rng.below(9) as u64).to_string();
+                    }
+                    1 if !questions.is_empty() => {
+                        let k = *rng.pick(&questions);
+                        edited[k] = (*rng.pick(&text::other_intents(&words[k].0))).to_owned();
+                    }
+                    _ if !content.is_empty() && !content_words.is_empty() => {
+                        let k = *rng.pick(&content);
+                        let replacement = *rng.pick(&content_words);
+                        if replacement == edited[k]
+                            || text::synonym_class(replacement).is_some_and(|c| c.contains(&edited[k].as_str()))
+                        {
+                            continue;
+                        }
+                        edited[k] = replacement.to_owned();
+                    }
+                    _ => continue,
+                }
+                push(&mut out, original, edited.concat(), false);
+            }
+            // Two sentences at random.
+            _ => {
+                let j = rng.below(n);
+                if i == j {
+                    continue;
+                }
+                push(&mut out, corpus.sentences[i].clone(), corpus.sentences[j].clone(), false);
+            }
+        }
+        made[kind] += 1;
+    }
+    out
+}
+
 fn features_of(corpus: &Corpus, index: &Index) -> Vec<([f64; FEATURES], bool)> {
     let probes = probes(corpus, index);
     corpus.pairs.iter().map(|p| (index.pair_features(&probes[p.a], &probes[p.b]), p.same)).collect()
@@ -208,7 +373,7 @@ fn main() -> ExitCode {
         }
     };
     let mut model = args.model.unwrap_or(score::DEFAULT_MODEL);
-    let mut threshold = args.threshold.unwrap_or(DEFAULT_MATCH_THRESHOLD);
+    let mut threshold = args.threshold.unwrap_or(SimilaritySettings::default().match_threshold);
     if let Some(path) = &args.fit {
         let corpus = match load(path) {
             Ok(c) => c,
@@ -220,25 +385,73 @@ fn main() -> ExitCode {
         let started = Instant::now();
         let index = index_of(&corpus, model);
         let samples = features_of(&corpus, &index);
-        model = score::fit(&samples, 1.0, true);
-        let scored: Vec<(f64, bool)> = samples.iter().map(|(f, y)| (model.score(f), *y)).collect();
-        let chosen = best(&scored);
-        if args.threshold.is_none() {
-            threshold = (chosen.threshold * 1000.0).floor() / 1000.0;
-        }
-        println!("fitted on {} ({} pairs) in {:.1} s:", corpus.name, corpus.pairs.len(), started.elapsed().as_secs_f64());
-        println!("pub const DEFAULT_MODEL: Model = Model {{");
-        println!("    bias: {:.4},", model.bias);
-        let weights: Vec<String> = model.weights.iter().map(|w| format!("{w:.4}")).collect();
-        println!("    weights: [{}],", weights.join(", "));
-        println!("}};");
-        for (name, w) in FEATURE_NAMES.iter().zip(model.weights) {
-            println!("  {name:<18} {w:>8.4}");
-        }
+        let (fitted, f1, at) = score::fit(&samples);
+        model = fitted;
         println!(
-            "best threshold on {}: {:.3} (F1 {:.3}, precision {:.3}, recall {:.3})\n",
-            corpus.name, chosen.threshold, chosen.f1, chosen.precision, chosen.recall
+            "chosen on the {} labelled pairs of {} in {:.1} s:",
+            samples.len(),
+            corpus.name,
+            started.elapsed().as_secs_f64()
         );
+        println!(
+            "pub const DEFAULT_MODEL: Model = Model {{ mix: [{:.1}, {:.1}, {:.1}, {:.1}], number: {:.2}, intent: {:.2}, negation: {:.2}, unmatched: {:.2} }};",
+            model.mix[0],
+            model.mix[1],
+            model.mix[2],
+            model.mix[3],
+            model.number,
+            model.intent,
+            model.negation,
+            model.unmatched
+        );
+        println!("best F1 on {}: {f1:.3} at {at:.3}", corpus.name);
+        if args.synthetic > 0 {
+            // Thresholds for the service come from the task it does: telling a rewording of a request
+            // from the same sentence about another thing and from an unrelated one.
+            let synthetic = synthetic_pairs(&corpus, args.synthetic, 20_261_208);
+            let mut with_synthetic = index_of(&corpus, model);
+            for (k, s) in synthetic.sentences.iter().enumerate() {
+                let item = Item {
+                    kind: ItemKind::Demand,
+                    id: format!("s{k}"),
+                    title: String::new(),
+                    category: String::new(),
+                    common_issue_id: None,
+                    enterprise_id: None,
+                    version: 1,
+                };
+                with_synthetic.upsert(item, s);
+            }
+            let probes: Vec<Probe> = (0..synthetic.sentences.len())
+                .map(|k| with_synthetic.probe_item(ItemKind::Demand, &format!("s{k}")).unwrap_or_default())
+                .collect();
+            let scored: Vec<(f64, bool)> = synthetic
+                .pairs
+                .iter()
+                .map(|p| (with_synthetic.pair_score(&probes[p.a], &probes[p.b]), p.same))
+                .collect();
+            let match_at = best(&scored);
+            let precise = strict(&scored, 0.95);
+            println!(
+                "synthetic pairs from {} ({} rewordings, {} edits of the subject or question, {} unrelated):",
+                corpus.name,
+                synthetic.pairs.iter().filter(|p| p.same).count(),
+                args.synthetic,
+                args.synthetic
+            );
+            println!(
+                "  match threshold (best F1):          {:.3}  (F1 {:.3}, precision {:.3}, recall {:.3})",
+                match_at.threshold, match_at.f1, match_at.precision, match_at.recall
+            );
+            println!(
+                "  cluster threshold (precision 0.95): {:.3}  (F1 {:.3}, precision {:.3}, recall {:.3})",
+                precise.threshold, precise.f1, precise.precision, precise.recall
+            );
+            if args.threshold.is_none() {
+                threshold = (match_at.threshold * 100.0).floor() / 100.0;
+            }
+        }
+        println!();
     }
 
     println!(
@@ -249,7 +462,10 @@ fn main() -> ExitCode {
         "engine, best threshold",
         "bigram Jaccard, best threshold"
     );
-    println!("{:<18} {:>6} | {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8} {:>6} | {:>8} {:>8} {:>8} {:>6}", "", "", "P", "R", "F1", "P", "R", "F1", "at", "P", "R", "F1", "at");
+    println!(
+        "{:<18} {:>6} | {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8} {:>6} | {:>8} {:>8} {:>8} {:>6}",
+        "", "", "P", "R", "F1", "P", "R", "F1", "at", "P", "R", "F1", "at"
+    );
     let mut worse = false;
     for path in &args.files {
         let corpus = match load(path) {

@@ -96,6 +96,64 @@ pub async fn spawn_with(module: &ServiceModule, backend: Backend, options: Spawn
     Some(TestService { addr, channel, database, signer, shutdown, handle, _keys: keys })
 }
 
+/// A second server of a service on the same database as a running one (another replica, or the
+/// service started again after a stop): it opens its own connections and accepts the same tokens.
+#[derive(Debug)]
+pub struct Replica {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// A connected channel.
+    pub channel: Channel,
+    shutdown: Shutdown,
+    handle: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+impl Replica {
+    /// Triggers a graceful shutdown and waits for the server to stop.
+    pub async fn stop(self) -> Result<(), ServeError> {
+        self.shutdown.trigger();
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .expect("the server stops after a shutdown")
+            .expect("the server task does not panic")
+    }
+}
+
+/// Starts another server of `module` on `of`'s database, with `options` (its key directory is `of`'s).
+pub async fn spawn_replica(module: &ServiceModule, of: &TestService, options: SpawnOptions) -> Replica {
+    let db = tingjian_runtime::Database::connect(&of.database.settings(), module.name).await.expect("database opens");
+    let mut settings = Settings::defaults(module.name, 0);
+    settings.auth.dev_key = Some(of._keys.path().join("dev.pem"));
+    let authenticator = Authenticator::from_settings(&settings.auth).expect("development key");
+    let mut server = GrpcServer::new(&settings.server, authenticator);
+    let closed = SocketAddr::from(([127, 0, 0, 1], 9));
+    settings.peers.intake_url = format!("http://{}", options.intake.unwrap_or(closed));
+    settings.peers.supervision_url = format!("http://{}", options.supervision.unwrap_or(closed));
+    let peers = Peers::connect_lazy(&settings.peers).expect("peer URLs");
+    let supervision = options
+        .supervision_settings
+        .unwrap_or(SupervisionSettings { sweep_interval: Duration::ZERO, ..Default::default() });
+    let context = ServiceContext {
+        db,
+        peers,
+        supervision,
+        similarity: options.similarity.unwrap_or_default(),
+        clock: options.clock.unwrap_or_default(),
+    };
+    (module.register)(&mut server, context);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let shutdown = Shutdown::new();
+    let handle = tokio::spawn(server.serve(listener, shutdown.wait()));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connects");
+    Replica { addr, channel, shutdown, handle }
+}
+
 /// Who a test call is made as.
 #[derive(Debug, Clone)]
 pub struct Identity {

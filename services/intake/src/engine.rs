@@ -243,7 +243,8 @@ impl SimilarityEngine {
         let mut latest = mark;
         let mut after: Option<(DateTime<Utc>, String)> = None;
         loop {
-            let rows = self.store.demands_changed_since(since, after.as_ref().map(|(t, id)| (*t, id.as_str())), PAGE).await?;
+            let rows =
+                self.store.demands_changed_since(since, after.as_ref().map(|(t, id)| (*t, id.as_str())), PAGE).await?;
             let Some(last) = rows.last() else { break };
             after = Some((last.update_time, last.id.clone()));
             latest = latest.max(last.update_time);
@@ -251,7 +252,8 @@ impl SimilarityEngine {
         }
         let mut after: Option<(DateTime<Utc>, String)> = None;
         loop {
-            let rows = self.store.issues_changed_since(since, after.as_ref().map(|(t, id)| (*t, id.as_str())), PAGE).await?;
+            let rows =
+                self.store.issues_changed_since(since, after.as_ref().map(|(t, id)| (*t, id.as_str())), PAGE).await?;
             let Some(last) = rows.last() else { break };
             after = Some((last.update_time, last.id.clone()));
             latest = latest.max(last.update_time);

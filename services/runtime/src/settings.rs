@@ -88,8 +88,8 @@ pub struct Settings {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SimilaritySettings {
     /// Lowest score, in (0, 1], of a likely duplicate shown on submission and by SuggestSimilar when
-    /// the caller sets none. The default is the threshold with the best F1 on the tuning pairs (see
-    /// the README's evaluation).
+    /// the caller sets none. The default favours recall (the matches are a ranked list a person
+    /// reads); the README's evaluation shows precision and recall at each threshold.
     pub match_threshold: f64,
     /// Lowest score, in (0, 1], of two demands grouped by a clustering proposal when the caller sets
     /// none; higher than the match threshold, so proposed groups favour precision (staff review each).
@@ -101,7 +101,7 @@ pub struct SimilaritySettings {
 
 impl Default for SimilaritySettings {
     fn default() -> Self {
-        Self { match_threshold: 0.5, cluster_threshold: 0.6, refresh_interval: Duration::from_secs(10) }
+        Self { match_threshold: 0.2, cluster_threshold: 0.3, refresh_interval: Duration::from_secs(10) }
     }
 }
 
@@ -542,9 +542,7 @@ impl Settings {
             "similarity.cluster_threshold" => {
                 self.similarity.cluster_threshold = parse_threshold(raw).map_err(invalid)?
             }
-            "similarity.refresh_interval" => {
-                self.similarity.refresh_interval = parse_duration(raw).map_err(invalid)?
-            }
+            "similarity.refresh_interval" => self.similarity.refresh_interval = parse_duration(raw).map_err(invalid)?,
             other => unreachable!("setting {other} has no parser"),
         }
         Ok(())

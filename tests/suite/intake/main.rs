@@ -8,3 +8,4 @@ mod demands;
 mod enterprises;
 mod reference;
 mod roundtables;
+mod similar;

@@ -195,7 +195,11 @@ impl IntakeApi {
         let submitted = self.store.submit_demand(&new, &request_id, &caller.subject, &district, &industry).await?;
         tracing::Span::current().record("demand.id", submitted.id.as_str());
         let limit = usize::try_from(body.similar_limit).unwrap_or(0).min(crate::domain::MAX_SIMILAR);
-        let own = if only_enterprise { Some(self.store.enterprises_of_organisation(&caller.organisation).await?) } else { None };
+        let own = if only_enterprise {
+            Some(self.store.enterprises_of_organisation(&caller.organisation).await?)
+        } else {
+            None
+        };
         let text = format!("{}。{}", submitted.fields.title, submitted.fields.text);
         let similar = self.similar_to_submitted(&submitted.id, text, limit, own).await;
         Ok(Response::new(pb::SubmitDemandResponse { demand: Some(demand_to_proto(submitted)), similar }))

@@ -110,8 +110,8 @@ fn scope_period(period: Option<&tingjian_proto::common::v1::Period>) -> Result<O
         Ok(common::PeriodKind::Year) => PeriodKind::Year,
         Err(_) => return Err(FieldViolation::new("scope.period.kind", "must be MONTH, QUARTER or YEAR")),
     };
-    let number = u32::try_from(period.number)
-        .map_err(|_| FieldViolation::new("scope.period.number", "must not be negative"))?;
+    let number =
+        u32::try_from(period.number).map_err(|_| FieldViolation::new("scope.period.number", "must not be negative"))?;
     Period::new(kind, period.year, number, "scope.period").map(Some)
 }
 
@@ -175,7 +175,13 @@ impl IntakeApi {
         if limit == 0 || !self.similar.is_ready() {
             return Vec::new();
         }
-        let visible = Visible { demands: true, issues: true, category: None, enterprises: own, except: Some(demand_id.to_owned()) };
+        let visible = Visible {
+            demands: true,
+            issues: true,
+            category: None,
+            enterprises: own,
+            except: Some(demand_id.to_owned()),
+        };
         let limits = SearchLimits { limit, min_score: self.similar.settings().match_threshold };
         match search(&self.similar, text, visible, limits).await {
             Ok((hits, _)) => hits.into_iter().map(hit_to_proto).collect(),
@@ -278,7 +284,8 @@ impl IntakeApi {
             }
         };
         let demand_ids = gather(&mut v, parse_scope_ids(&raw_scope.demand_ids, "scope.demand_ids"))?;
-        let threshold = v.check(parse_threshold(body.threshold, self.similar.settings().cluster_threshold, "threshold"));
+        let threshold =
+            v.check(parse_threshold(body.threshold, self.similar.settings().cluster_threshold, "threshold"));
         let min_size = v.check(parse_min_cluster_size(body.min_cluster_size, "min_cluster_size"));
         let request_id = gather(&mut v, parse_request_id(&body.request_id, "request_id"))?;
         v.finish()?;
@@ -358,8 +365,11 @@ impl IntakeApi {
         let mut v = Violations::new();
         let proposal_id = gather(&mut v, parse_id(&body.proposal_id, "proposal_id"))?;
         let cluster_id = v.check(cluster_id(&body.cluster_id));
-        let demand_ids =
-            if body.demand_ids.is_empty() { None } else { gather(&mut v, parse_demand_ids(&body.demand_ids, "demand_ids"))? };
+        let demand_ids = if body.demand_ids.is_empty() {
+            None
+        } else {
+            gather(&mut v, parse_demand_ids(&body.demand_ids, "demand_ids"))?
+        };
         let target = match body.target_common_issue_id.trim() {
             "" => None,
             raw => gather(&mut v, parse_id(raw, "target_common_issue_id"))?,

@@ -104,7 +104,8 @@ pub fn parse_scope_ids(raw: &[String], field: &str) -> Result<Vec<String>, Servi
     let mut ids = Vec::with_capacity(raw.len());
     let mut seen = std::collections::HashSet::new();
     for (i, id) in raw.iter().enumerate() {
-        if let Some(id) = v.check(tingjian_runtime::wire::parse_id(id, &format!("{field}[{i}]")).map_err(first_violation))
+        if let Some(id) =
+            v.check(tingjian_runtime::wire::parse_id(id, &format!("{field}[{i}]")).map_err(first_violation))
             && seen.insert(id.clone())
         {
             ids.push(id);
@@ -308,7 +309,8 @@ mod tests {
     #[test]
     fn scope_ids_are_checked_and_deduplicated() {
         let id = tingjian_runtime::wire::new_id();
-        assert_eq!(parse_scope_ids(&[id.clone(), id.clone()], "ids").expect("valid"), [id.clone()]);
+        let expected = vec![id.clone()];
+        assert_eq!(parse_scope_ids(&[id.clone(), id.clone()], "ids").expect("valid"), expected);
         let err = parse_scope_ids(&[id, "nope".into()], "scope.demand_ids").expect_err("bad id");
         let ServiceError::InvalidArgument(v) = err else { panic!("invalid argument") };
         assert_eq!(v[0].field, "scope.demand_ids[1]");

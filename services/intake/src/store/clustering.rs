@@ -166,7 +166,12 @@ struct Decision<'a> {
     time: DateTime<Utc>,
 }
 
-async fn record_decision(tx: &mut Tx, proposal_id: &str, cluster_id: &str, d: &Decision<'_>) -> Result<(), ServiceError> {
+async fn record_decision(
+    tx: &mut Tx,
+    proposal_id: &str,
+    cluster_id: &str,
+    d: &Decision<'_>,
+) -> Result<(), ServiceError> {
     on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE proposed_cluster SET status = $3, demand_ids = $4, common_issue_id = $5, decided_by = $6, \
@@ -225,8 +230,7 @@ impl Store {
                 let list = c.placeholders(chunk.iter().map(|id| Arg::Text(id.clone())));
                 c.push(format!("d.id IN ({list})"));
                 let sql = format!("SELECT d.id FROM demand d{}", c.where_sql());
-                let found: Vec<String> =
-                    on_pool!(&self.db, pool => bind_all!(sqlx::query_scalar::<_, String>(&sql), c.args()).fetch_all(pool).await)?;
+                let found: Vec<String> = on_pool!(&self.db, pool => bind_all!(sqlx::query_scalar::<_, String>(&sql), c.args()).fetch_all(pool).await)?;
                 ids.extend(found);
             }
             // Keep the order the caller gave.
@@ -370,8 +374,9 @@ impl Store {
         let mut rows: Vec<ProposalRow> = on_tx!(&mut tx, conn => {
             bind_all!(sqlx::query_as::<_, ProposalRow>(&sql), c.args()).fetch_all(&mut **conn).await
         })?;
-        let next =
-            PageCursor::next_page(&mut rows, page_size, PROPOSALS_TOKEN, |r| vec![time_key(r.create_time), r.id.clone()]);
+        let next = PageCursor::next_page(&mut rows, page_size, PROPOSALS_TOKEN, |r| {
+            vec![time_key(r.create_time), r.id.clone()]
+        });
         let mut proposals = Vec::with_capacity(rows.len());
         for row in rows {
             let clusters = load_clusters(&mut tx, &row.id).await?;
@@ -426,7 +431,10 @@ impl Store {
                 let title = match &acceptance.title {
                     Some(title) => title.clone(),
                     None => title_from_representative(&cluster.representative_title).map_err(|v| {
-                        ServiceError::invalid("title", format!("the representative title cannot be used ({}); give a title", v.description))
+                        ServiceError::invalid(
+                            "title",
+                            format!("the representative title cannot be used ({}); give a title", v.description),
+                        )
                     })?,
                 };
                 let category = match &acceptance.category {
@@ -460,10 +468,9 @@ impl Store {
         record_decision(&mut tx, proposal_id, cluster_id, &decision).await?;
         let clusters = load_clusters(&mut tx, proposal_id).await?;
         tx.commit().await?;
-        let cluster = clusters
-            .into_iter()
-            .find(|c| c.id == cluster_id)
-            .ok_or_else(|| ServiceError::internal(format!("cluster {cluster_id} vanished from proposal {proposal_id}")))?;
+        let cluster = clusters.into_iter().find(|c| c.id == cluster_id).ok_or_else(|| {
+            ServiceError::internal(format!("cluster {cluster_id} vanished from proposal {proposal_id}"))
+        })?;
         Ok((issue, cluster))
     }
 

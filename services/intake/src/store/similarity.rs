@@ -100,7 +100,11 @@ fn placeholders(n: usize) -> String {
 
 impl Store {
     /// Open demands with ids after `after` (all when `None`), by id, at most `limit`.
-    pub async fn open_demands_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<IndexedDemand>, ServiceError> {
+    pub async fn open_demands_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<IndexedDemand>, ServiceError> {
         let open: Vec<Arg> = DemandStatus::OPEN.iter().map(|s| Arg::Int(s.as_i32())).collect();
         let statuses = (2..2 + open.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
@@ -109,20 +113,28 @@ impl Store {
         );
         let mut args = vec![Arg::Text(after.unwrap_or("").to_owned())];
         args.extend(open);
-        Ok(on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedDemand>(&sql), &args).fetch_all(pool).await)?)
+        Ok(
+            on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedDemand>(&sql), &args).fetch_all(pool).await)?,
+        )
     }
 
     /// Active common issues with ids after `after`, by id, at most `limit`, with their members' titles.
-    pub async fn active_issues_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<IndexedIssue>, ServiceError> {
-        let sql = format!("SELECT {ISSUE_COLUMNS} WHERE id > $1 AND status IN ($2, $3, $4) ORDER BY id LIMIT {}", limit.max(1));
+    pub async fn active_issues_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<IndexedIssue>, ServiceError> {
+        let sql = format!(
+            "SELECT {ISSUE_COLUMNS} WHERE id > $1 AND status IN ($2, $3, $4) ORDER BY id LIMIT {}",
+            limit.max(1)
+        );
         let args = [
             Arg::Text(after.unwrap_or("").to_owned()),
             Arg::Int(CommonIssueStatus::Open.as_i32()),
             Arg::Int(CommonIssueStatus::Adopted.as_i32()),
             Arg::Int(CommonIssueStatus::Assigned.as_i32()),
         ];
-        let mut issues: Vec<IndexedIssue> =
-            on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedIssue>(&sql), &args).fetch_all(pool).await)?;
+        let mut issues: Vec<IndexedIssue> = on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedIssue>(&sql), &args).fetch_all(pool).await)?;
         self.attach_member_titles(&mut issues).await?;
         Ok(issues)
     }
@@ -133,8 +145,7 @@ impl Store {
         for chunk in ids.chunks(IDS_PER_QUERY) {
             let sql = format!("SELECT {DEMAND_COLUMNS} WHERE id IN ({})", placeholders(chunk.len()));
             let args: Vec<Arg> = chunk.iter().map(|id| Arg::Text(id.clone())).collect();
-            let rows: Vec<IndexedDemand> =
-                on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedDemand>(&sql), &args).fetch_all(pool).await)?;
+            let rows: Vec<IndexedDemand> = on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedDemand>(&sql), &args).fetch_all(pool).await)?;
             out.extend(rows);
         }
         Ok(out)
@@ -146,8 +157,7 @@ impl Store {
         for chunk in ids.chunks(IDS_PER_QUERY) {
             let sql = format!("SELECT {ISSUE_COLUMNS} WHERE id IN ({})", placeholders(chunk.len()));
             let args: Vec<Arg> = chunk.iter().map(|id| Arg::Text(id.clone())).collect();
-            let rows: Vec<IndexedIssue> =
-                on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedIssue>(&sql), &args).fetch_all(pool).await)?;
+            let rows: Vec<IndexedIssue> = on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedIssue>(&sql), &args).fetch_all(pool).await)?;
             out.extend(rows);
         }
         self.attach_member_titles(&mut out).await?;
@@ -164,7 +174,9 @@ impl Store {
     ) -> Result<Vec<IndexedDemand>, ServiceError> {
         let (clause, args) = changed_clause(since, after);
         let sql = format!("SELECT {DEMAND_COLUMNS} WHERE {clause} ORDER BY update_time, id LIMIT {}", limit.max(1));
-        Ok(on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedDemand>(&sql), &args).fetch_all(pool).await)?)
+        Ok(
+            on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedDemand>(&sql), &args).fetch_all(pool).await)?,
+        )
     }
 
     /// Common issues changed at or after `since`, like [`Store::demands_changed_since`].
@@ -176,8 +188,7 @@ impl Store {
     ) -> Result<Vec<IndexedIssue>, ServiceError> {
         let (clause, args) = changed_clause(since, after);
         let sql = format!("SELECT {ISSUE_COLUMNS} WHERE {clause} ORDER BY update_time, id LIMIT {}", limit.max(1));
-        let mut rows: Vec<IndexedIssue> =
-            on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedIssue>(&sql), &args).fetch_all(pool).await)?;
+        let mut rows: Vec<IndexedIssue> = on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedIssue>(&sql), &args).fetch_all(pool).await)?;
         self.attach_member_titles(&mut rows).await?;
         Ok(rows)
     }
@@ -192,8 +203,7 @@ impl Store {
                 placeholders(chunk.len())
             );
             let args: Vec<Arg> = chunk.iter().map(|id| Arg::Text(id.clone())).collect();
-            let rows: Vec<(String, String)> =
-                on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, (String, String)>(&sql), &args).fetch_all(pool).await)?;
+            let rows: Vec<(String, String)> = on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, (String, String)>(&sql), &args).fetch_all(pool).await)?;
             for (issue, title) in rows {
                 titles.entry(issue).or_default().push(title);
             }

@@ -179,9 +179,15 @@ pub struct Index {
     model: Option<Model>,
 }
 
-/// BM25's inverse document frequency of a term found in `df` of `n` items.
+/// Collection size below which the IDF is computed as if the collection had this many items: in a
+/// handful of demands, a term found in all of them is not known to be common, and counting it as such
+/// would make duplicates look unlike each other.
+const MIN_COLLECTION: usize = 1_000;
+
+/// BM25's inverse document frequency of a term found in `df` of `n` items (at least
+/// [`MIN_COLLECTION`]).
 fn idf_of(df: u32, n: usize) -> f32 {
-    let n = n as f32;
+    let n = n.max(MIN_COLLECTION) as f32;
     let df = df as f32;
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
@@ -448,7 +454,13 @@ impl Index {
     }
 
     fn doc_side(doc: &Doc) -> Side<'_> {
-        Side { terms: &doc.terms, numbers: &doc.numbers, intents: doc.intents, negated: doc.negated, length: doc.length }
+        Side {
+            terms: &doc.terms,
+            numbers: &doc.numbers,
+            intents: doc.intents,
+            negated: doc.negated,
+            length: doc.length,
+        }
     }
 
     /// The features of a probe against an indexed item.

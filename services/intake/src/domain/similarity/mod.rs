@@ -17,7 +17,3 @@ pub use cluster::{ClusterOptions, Group};
 pub use index::{Hit, Index, Item, ItemKind, Probe, SearchLimits};
 pub use score::{DEFAULT_MODEL, Model};
 pub use text::{Analysis, analyse, normalise};
-
-/// The score at or above which two texts are taken to ask for the same thing, unless configured
-/// otherwise: the threshold with the best F1 on the tuning data (see the README's evaluation).
-pub const DEFAULT_MATCH_THRESHOLD: f64 = 0.5;

@@ -1,5 +1,5 @@
-//! How similar two analysed texts are: a handful of comparisons (features) combined by a logistic
-//! model into a score in [0, 1] — the engine's estimate that the two ask for the same thing.
+//! How similar two analysed texts are: a handful of comparisons (features) combined into a score in
+//! [0, 1] — the share of the two that is the same request.
 //!
 //! The features weigh terms by their inverse document frequency in the indexed demands, so a term
 //! every demand uses (企业, 希望) counts for little and a rare one (渔船, 抵押) for much:
@@ -16,8 +16,8 @@
 //! | `negation_conflict` | one negates and the other does not |
 //! | `length_gap` | the difference in length relative to the total |
 //!
-//! The weights were fitted by logistic regression on labelled pairs (`eval-similarity --fit`, see the
-//! README); identical texts score 1.
+//! The score is a weighted mean of the four similarities, reduced by each conflict (see [`Model`]);
+//! the weights and factors were chosen on labelled pairs (`eval-similarity --fit`, see the README).
 
 use super::text::TermKind;
 
@@ -48,27 +48,117 @@ pub fn kind_weight(kind: TermKind) -> f32 {
     }
 }
 
-/// A logistic model over the features.
+/// How the features make a score: a weighted mean of the four similarities (they agree on what is
+/// alike), reduced by each conflict found. Identical texts score 1 and texts with nothing in common 0,
+/// so the score reads as "how much of the two is the same request".
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Model {
-    /// Intercept.
-    pub bias: f64,
-    /// One weight per feature, in [`FEATURE_NAMES`] order.
-    pub weights: [f64; FEATURES],
+    /// Weights of `cosine`, `word_cosine`, `bigram_cosine` and `containment` in the base score; they
+    /// sum to 1.
+    pub mix: [f64; 4],
+    /// Share of the score kept when the numbers conflict (its square root when only one text has any).
+    pub number: f64,
+    /// Share of the score kept when the texts ask different things.
+    pub intent: f64,
+    /// Share of the score kept when one text negates and the other does not.
+    pub negation: f64,
+    /// Share of the score lost when a content word of the highest possible IDF is in one text only
+    /// (proportionally less for a more common word).
+    pub unmatched: f64,
 }
 
-/// The fitted model (see the module documentation).
-pub const DEFAULT_MODEL: Model = Model {
-    bias: -0.2579,
-    weights: [0.6118, 0.4092, 0.9748, -0.3098, 0.2213, -0.0397, -0.0888, -0.4079, -0.6556],
-};
+/// The model the service scores with: chosen on the tuning pairs by `eval-similarity --fit` (see the
+/// README's evaluation).
+pub const DEFAULT_MODEL: Model =
+    Model { mix: [0.9, 0.0, 0.1, 0.0], number: 0.7, intent: 1.0, negation: 0.4, unmatched: 0.1 };
 
 impl Model {
-    /// The score of a feature vector: the logistic function of the weighted sum.
-    pub fn score(&self, features: &[f64; FEATURES]) -> f64 {
-        let z = self.bias + self.weights.iter().zip(features).map(|(w, f)| w * f).sum::<f64>();
-        1.0 / (1.0 + (-z).exp())
+    /// The score of a feature vector, in [0, 1].
+    pub fn score(&self, f: &[f64; FEATURES]) -> f64 {
+        let base: f64 = self.mix.iter().zip(&f[..4]).map(|(w, x)| w * x).sum();
+        let kept =
+            self.number.powf(f[5]) * self.intent.powf(f[6]) * self.negation.powf(f[7]) * (1.0 - self.unmatched * f[4]);
+        (base * kept).clamp(0.0, 1.0)
     }
+}
+
+/// The best F1 over every threshold of `scored` ("same" at or above it), with that threshold.
+pub fn best_f1(scored: &mut [(f64, bool)]) -> (f64, f64) {
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let positives = scored.iter().filter(|(_, y)| *y).count() as f64;
+    let (mut tp, mut fp) = (0f64, 0f64);
+    let (mut best, mut at) = (0f64, 1f64);
+    let mut i = 0;
+    while i < scored.len() {
+        let t = scored[i].0;
+        while i < scored.len() && scored[i].0 == t {
+            if scored[i].1 {
+                tp += 1.0
+            } else {
+                fp += 1.0
+            }
+            i += 1;
+        }
+        let precision = tp / (tp + fp);
+        let recall = if positives > 0.0 { tp / positives } else { 0.0 };
+        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+        if f1 > best {
+            best = f1;
+            at = t;
+        }
+    }
+    (best, at)
+}
+
+/// Chooses a model for labelled feature vectors: coordinate ascent on the best F1, moving weight
+/// between the similarities in steps of 0.1 and trying a few values of each conflict factor. Returns
+/// the model, its best F1 and the threshold reaching it.
+pub fn fit(samples: &[([f64; FEATURES], bool)]) -> (Model, f64, f64) {
+    let evaluate = |m: &Model| -> (f64, f64) {
+        let mut scored: Vec<(f64, bool)> = samples.iter().map(|(f, y)| (m.score(f), *y)).collect();
+        best_f1(&mut scored)
+    };
+    let mut model = Model { mix: [1.0, 0.0, 0.0, 0.0], number: 1.0, intent: 1.0, negation: 1.0, unmatched: 0.0 };
+    let mut best = evaluate(&model);
+    let factors = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
+    let losses = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5];
+    for _round in 0..4 {
+        let mut improved = false;
+        for from in 0..4 {
+            for to in 0..4 {
+                if from == to || model.mix[from] < 0.1 - 1e-9 {
+                    continue;
+                }
+                let mut candidate = model;
+                candidate.mix[from] = ((candidate.mix[from] - 0.1) * 10.0).round() / 10.0;
+                candidate.mix[to] = ((candidate.mix[to] + 0.1) * 10.0).round() / 10.0;
+                let result = evaluate(&candidate);
+                if result.0 > best.0 + 1e-6 {
+                    (model, best, improved) = (candidate, result, true);
+                }
+            }
+        }
+        for which in 0..4 {
+            let values: &[f64] = if which == 3 { &losses } else { &factors };
+            for &v in values {
+                let mut candidate = model;
+                match which {
+                    0 => candidate.number = v,
+                    1 => candidate.intent = v,
+                    2 => candidate.negation = v,
+                    _ => candidate.unmatched = v,
+                }
+                let result = evaluate(&candidate);
+                if result.0 > best.0 + 1e-6 {
+                    (model, best, improved) = (candidate, result, true);
+                }
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    (model, best.0, best.1)
 }
 
 /// One side of a comparison: its terms (id, kind, count), sorted by id, and what is compared apart.
@@ -173,7 +263,8 @@ pub fn features(a: &Side<'_>, b: &Side<'_>, idf: &impl Idf) -> [f64; FEATURES] {
             _ => break,
         }
     }
-    let cos = |ab: f32, x: f32, y: f32| if x > 0.0 && y > 0.0 { f64::from(ab / (x.sqrt() * y.sqrt())).min(1.0) } else { 0.0 };
+    let cos =
+        |ab: f32, x: f32, y: f32| if x > 0.0 && y > 0.0 { f64::from(ab / (x.sqrt() * y.sqrt())).min(1.0) } else { 0.0 };
     let smaller = mass_a.min(mass_b);
     let containment = if smaller > 0.0 { f64::from(mass_shared / smaller).min(1.0) } else { 0.0 };
     let max_idf = idf.max_idf().max(1e-6);
@@ -199,79 +290,6 @@ pub fn features(a: &Side<'_>, b: &Side<'_>, idf: &impl Idf) -> [f64; FEATURES] {
         negation_conflict,
         length_gap,
     ]
-}
-
-/// Fits a logistic model to labelled feature vectors by Newton's method with a small ridge
-/// penalty `l2`; positives and negatives weigh the same in total (`balanced`) or as they come.
-pub fn fit(samples: &[([f64; FEATURES], bool)], l2: f64, balanced: bool) -> Model {
-    const N: usize = FEATURES + 1;
-    let positives = samples.iter().filter(|(_, y)| *y).count().max(1) as f64;
-    let negatives = (samples.len() as f64 - positives).max(1.0);
-    let (wp, wn) = if balanced {
-        (samples.len() as f64 / (2.0 * positives), samples.len() as f64 / (2.0 * negatives))
-    } else {
-        (1.0, 1.0)
-    };
-    let mut beta = [0f64; N];
-    for _ in 0..50 {
-        let mut grad = [0f64; N];
-        let mut hess = [[0f64; N]; N];
-        for (x, y) in samples {
-            let mut row = [1f64; N];
-            row[1..].copy_from_slice(x);
-            let z: f64 = row.iter().zip(&beta).map(|(a, b)| a * b).sum();
-            let p = 1.0 / (1.0 + (-z).exp());
-            let weight = if *y { wp } else { wn };
-            let target = if *y { 1.0 } else { 0.0 };
-            for r in 0..N {
-                grad[r] += weight * (p - target) * row[r];
-                for c in 0..N {
-                    hess[r][c] += weight * p * (1.0 - p) * row[r] * row[c];
-                }
-            }
-        }
-        for r in 1..N {
-            grad[r] += l2 * beta[r];
-            hess[r][r] += l2;
-        }
-        let Some(step) = solve(hess, grad) else { break };
-        let mut change = 0f64;
-        for r in 0..N {
-            beta[r] -= step[r];
-            change = change.max(step[r].abs());
-        }
-        if change < 1e-8 {
-            break;
-        }
-    }
-    let mut weights = [0f64; FEATURES];
-    weights.copy_from_slice(&beta[1..]);
-    Model { bias: beta[0], weights }
-}
-
-/// Solves `a · x = b` by Gaussian elimination with partial pivoting; `None` if `a` is singular.
-fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; N]> {
-    for col in 0..N {
-        let pivot = (col..N).max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))?;
-        if a[pivot][col].abs() < 1e-12 {
-            return None;
-        }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        for row in col + 1..N {
-            let f = a[row][col] / a[col][col];
-            for k in col..N {
-                a[row][k] -= f * a[col][k];
-            }
-            b[row] -= f * b[col];
-        }
-    }
-    let mut x = [0f64; N];
-    for row in (0..N).rev() {
-        let s: f64 = (row + 1..N).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (b[row] - s) / a[row][row];
-    }
-    Some(x)
 }
 
 #[cfg(test)]
@@ -322,20 +340,33 @@ mod tests {
     }
 
     #[test]
-    fn fitting_separates_a_separable_feature() {
+    fn scores_run_from_zero_to_one_and_conflicts_reduce_them() {
+        let m = DEFAULT_MODEL;
+        let mut same = [0f64; FEATURES];
+        same[..4].copy_from_slice(&[1.0, 1.0, 1.0, 1.0]);
+        assert!((m.score(&same) - 1.0).abs() < 1e-9);
+        assert_eq!(m.score(&[0f64; FEATURES]), 0.0);
+        let mut numbers = same;
+        numbers[5] = 1.0;
+        assert!(m.score(&numbers) < m.score(&same));
+        let mut one_sided = same;
+        one_sided[5] = 0.5;
+        assert!(m.score(&numbers) < m.score(&one_sided) && m.score(&one_sided) < 1.0);
+    }
+
+    #[test]
+    fn fitting_finds_the_feature_that_separates() {
         let mut samples = Vec::new();
         for i in 0..200 {
             let x = f64::from(i) / 200.0;
             let mut f = [0f64; FEATURES];
-            f[0] = x;
+            f[3] = x;
+            f[0] = 0.5;
             samples.push((f, x > 0.5));
         }
-        let model = fit(&samples, 0.1, true);
-        assert!(model.weights[0] > 5.0, "{model:?}");
-        let mut high = [0f64; FEATURES];
-        high[0] = 0.9;
-        let mut low = [0f64; FEATURES];
-        low[0] = 0.1;
-        assert!(model.score(&high) > 0.8 && model.score(&low) < 0.2);
+        let (model, f1, threshold) = fit(&samples);
+        assert!(model.mix[3] > 0.0, "{model:?}");
+        assert!(f1 > 0.99, "{f1}");
+        assert!(threshold > 0.0 && threshold < 1.0);
     }
 }
