@@ -91,25 +91,85 @@ impl Rng {
     }
 }
 
-const PLACES: &[&str] = &["定海区", "普陀区", "岱山县", "嵊泗县", "新城", "沈家门", "六横岛", "金塘岛", "朱家尖", "长峙岛"];
+const PLACES: &[&str] =
+    &["定海区", "普陀区", "岱山县", "嵊泗县", "新城", "沈家门", "六横岛", "金塘岛", "朱家尖", "长峙岛"];
 const SUBJECTS: &[&str] = &[
-    "远洋渔船", "水产加工厂", "冷链仓储", "港口码头", "船舶修造", "石化园区", "旅游民宿", "海岛物流", "集装箱运输", "餐饮门店",
-    "电子商务", "跨境贸易", "海洋科技", "新材料", "汽车零部件", "绿色石化", "海水养殖", "船用设备", "港航服务", "文旅项目",
+    "远洋渔船",
+    "水产加工厂",
+    "冷链仓储",
+    "港口码头",
+    "船舶修造",
+    "石化园区",
+    "旅游民宿",
+    "海岛物流",
+    "集装箱运输",
+    "餐饮门店",
+    "电子商务",
+    "跨境贸易",
+    "海洋科技",
+    "新材料",
+    "汽车零部件",
+    "绿色石化",
+    "海水养殖",
+    "船用设备",
+    "港航服务",
+    "文旅项目",
 ];
 const PROBLEMS: &[&str] = &[
-    "抵押贷款利率偏高", "融资难融资贵", "项目审批周期长", "工业用地指标紧张", "用电成本高", "旺季招工难", "人才住房难落实",
-    "职工子女入学难", "发明专利申请慢", "税费减免政策不清楚", "出口退税到账慢", "物流运输成本高", "航线班次少", "进出道路拥堵",
-    "停车位严重不足", "污水处理能力不足", "环评审批手续繁琐", "消防验收标准不统一", "证照办理跑多次", "技改补贴发放慢",
-    "冷库用地审批难", "渔船燃油补贴减少", "码头泊位紧张", "网络信号差", "天然气供应不稳定", "厂房租金上涨", "海关查验时间长",
-    "银行抽贷断贷", "担保费率高", "应收账款拖欠",
+    "抵押贷款利率偏高",
+    "融资难融资贵",
+    "项目审批周期长",
+    "工业用地指标紧张",
+    "用电成本高",
+    "旺季招工难",
+    "人才住房难落实",
+    "职工子女入学难",
+    "发明专利申请慢",
+    "税费减免政策不清楚",
+    "出口退税到账慢",
+    "物流运输成本高",
+    "航线班次少",
+    "进出道路拥堵",
+    "停车位严重不足",
+    "污水处理能力不足",
+    "环评审批手续繁琐",
+    "消防验收标准不统一",
+    "证照办理跑多次",
+    "技改补贴发放慢",
+    "冷库用地审批难",
+    "渔船燃油补贴减少",
+    "码头泊位紧张",
+    "网络信号差",
+    "天然气供应不稳定",
+    "厂房租金上涨",
+    "海关查验时间长",
+    "银行抽贷断贷",
+    "担保费率高",
+    "应收账款拖欠",
 ];
 const DETAILS: &[&str] = &[
-    "已影响正常生产经营", "今年以来情况更加突出", "多家企业都有反映", "企业资金周转压力很大", "已经持续半年以上",
-    "去年曾经反映过但未解决", "对扩大产能造成制约", "员工意见比较大", "订单交付受到影响", "企业负担明显加重",
+    "已影响正常生产经营",
+    "今年以来情况更加突出",
+    "多家企业都有反映",
+    "企业资金周转压力很大",
+    "已经持续半年以上",
+    "去年曾经反映过但未解决",
+    "对扩大产能造成制约",
+    "员工意见比较大",
+    "订单交付受到影响",
+    "企业负担明显加重",
 ];
 const REQUESTS: &[&str] = &[
-    "希望有关部门协调解决", "建议出台针对性扶持政策", "希望简化办事流程", "请求加快审批进度", "希望加大资金支持力度",
-    "建议建立常态化沟通机制", "希望尽快落实相关政策", "请求政府牵头协调", "建议优化服务", "希望给予适当补贴",
+    "希望有关部门协调解决",
+    "建议出台针对性扶持政策",
+    "希望简化办事流程",
+    "请求加快审批进度",
+    "希望加大资金支持力度",
+    "建议建立常态化沟通机制",
+    "希望尽快落实相关政策",
+    "请求政府牵头协调",
+    "建议优化服务",
+    "希望给予适当补贴",
 ];
 const OPENINGS: &[&str] = &["我们", "本企业", "我公司", "", "园区内", ""];
 
@@ -183,7 +243,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> String {
     let v = d.as_secs_f64() * 1000.0;
-    if v >= 100.0 { format!("{v:.0} ms") } else if v >= 1.0 { format!("{v:.1} ms") } else { format!("{v:.2} ms") }
+    if v >= 100.0 {
+        format!("{v:.0} ms")
+    } else if v >= 1.0 {
+        format!("{v:.1} ms")
+    } else {
+        format!("{v:.2} ms")
+    }
 }
 
 fn secs(d: Duration) -> String {
@@ -284,7 +350,9 @@ fn measure(name: &str, docs: &[(String, String)], args: &Args) {
     // Clustering: a proposal over a scope, and over a sample beside all pairs.
     let options =
         ClusterOptions { threshold: settings.cluster_threshold, min_size: 2, neighbours: 10, threads: args.threads };
-    let scope: Vec<String> = (0..args.scope.min(docs.len())).map(|i| (i * docs.len() / args.scope.min(docs.len()).max(1)).to_string()).collect();
+    let scope: Vec<String> = (0..args.scope.min(docs.len()))
+        .map(|i| (i * docs.len() / args.scope.min(docs.len()).max(1)).to_string())
+        .collect();
     let t = Instant::now();
     let groups = cluster::propose(&index, &scope, options);
     let cluster_time = t.elapsed();
@@ -337,7 +405,8 @@ fn main() -> ExitCode {
         match load_sentences(path) {
             Ok(sentences) => {
                 let docs: Vec<(String, String)> = sentences.into_iter().map(|s| (s, String::new())).collect();
-                let name = std::path::Path::new(path).file_name().map_or(path.clone(), |f| f.to_string_lossy().into_owned());
+                let name =
+                    std::path::Path::new(path).file_name().map_or(path.clone(), |f| f.to_string_lossy().into_owned());
                 measure(&format!("distinct sentences of {name}"), &docs, &args);
             }
             Err(e) => {

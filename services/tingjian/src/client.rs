@@ -36,7 +36,7 @@ pub enum Output {
 }
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-type Intake = IntakeServiceClient<InterceptedService<Channel, ClientContext>>;
+pub(crate) type Intake = IntakeServiceClient<InterceptedService<Channel, ClientContext>>;
 
 /// Connects to `args.addr`.
 pub async fn channel(args: &ClientArgs) -> BoxResult<Channel> {
@@ -53,7 +53,7 @@ pub async fn channel(args: &ClientArgs) -> BoxResult<Channel> {
         .map_err(|e| format!("cannot reach {}: {e}", args.addr).into())
 }
 
-async fn intake(args: &ClientArgs) -> BoxResult<Intake> {
+pub(crate) async fn intake(args: &ClientArgs) -> BoxResult<Intake> {
     let token =
         args.token.as_deref().ok_or("a token is needed: pass --token or set TINGJIAN_TOKEN (see `tingjian token`)")?;
     let context = ClientContext::with_token(token).map_err(|_| "the token is not valid ASCII")?;
@@ -341,15 +341,27 @@ pub async fn demand(command: DemandCommand) -> BoxResult<()> {
                         ..Default::default()
                     }),
                     request_id: request_id(a.request_id),
-                    ..Default::default()
+                    similar_limit: 5,
                 })
                 .await
                 .map_err(explain)?
                 .into_inner();
             let demand = response.demand.ok_or("the service answered without the demand")?;
             match a.client.output {
-                Output::Json => println!("{}", demand_json(&demand)),
-                Output::Text => println!("{}", demand_line(&demand)),
+                Output::Json => {
+                    let mut value = demand_json(&demand);
+                    value["similar"] = Value::Array(response.similar.iter().map(crate::similar::match_json).collect());
+                    println!("{value}");
+                }
+                Output::Text => {
+                    println!("{}", demand_line(&demand));
+                    if !response.similar.is_empty() {
+                        println!("可能重复的诉求和共性问题（可用 tingjian merge 或 tingjian cluster 合并同类项）：");
+                        for line in crate::similar::match_lines(&response.similar) {
+                            println!("  {line}");
+                        }
+                    }
+                }
             }
         }
     }

@@ -21,6 +21,7 @@ mod client;
 mod consult;
 mod demo;
 mod report;
+mod similar;
 mod supervise;
 
 use client::{ClientArgs, Output};
@@ -67,6 +68,11 @@ enum Command {
     List(client::EnterpriseListArgs),
     /// Merge demands into a new common issue (合并同类项).
     Merge(client::MergeArgs),
+    /// The open demands and common issues most like a text or a demand (合并同类项).
+    Similar(similar::SimilarArgs),
+    /// Clustering proposals: groups of likely duplicates to accept or reject (合并同类项).
+    #[command(subcommand)]
+    Cluster(similar::ClusterCommand),
     /// Consultation: plans, topics, invitations, sessions, contributions, suggestions (见).
     #[command(subcommand)]
     Consult(consult::ConsultCommand),
@@ -173,6 +179,8 @@ fn main() -> ExitCode {
             Command::Demand(command) => client::demand(command).await.map(|()| ExitCode::SUCCESS),
             Command::List(args) => client::enterprise_list(args).await.map(|()| ExitCode::SUCCESS),
             Command::Merge(args) => client::merge(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Similar(args) => similar::similar(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Cluster(command) => similar::cluster(command).await.map(|()| ExitCode::SUCCESS),
             Command::Consult(command) => consult::consult(command).await.map(|()| ExitCode::SUCCESS),
             Command::Case(command) => supervise::case(command).await.map(|()| ExitCode::SUCCESS),
             Command::Report(args) => report::report(args).await.map(|()| ExitCode::SUCCESS),

@@ -159,7 +159,7 @@ impl Dimension {
 }
 
 /// `2024-Q3` / `2024Q3` as a quarter, `2024-09` as a month, `2024` as a year.
-fn parse_period(raw: &str) -> Result<common::Period, String> {
+pub(crate) fn parse_period(raw: &str) -> Result<common::Period, String> {
     let bad = || format!("{raw:?} is not a period like 2024-Q3, 2024-09 or 2024");
     let text = raw.trim();
     let (kind, year, number) = if let Some((year, quarter)) = text.split_once(['Q', 'q']) {

@@ -519,3 +519,92 @@ fn a_case_handled_from_the_command_line() {
     let due = suite.run(&["case", "due"]);
     assert!(due.contains("待跟踪监督的长期事项（0 件）"), "{due}");
 }
+
+#[test]
+fn similar_demands_found_and_merged_from_the_command_line() {
+    let suite = Suite::start();
+    let mut enterprises = Vec::new();
+    for (name, code) in
+        [("舟山市海丰远洋渔业有限公司", "91330900500000015U"), ("舟山市宏润冷链物流有限公司", "91330900500000023N")]
+    {
+        let out = suite.run(&[
+            "enterprise",
+            "register",
+            "--name",
+            name,
+            "--credit-code",
+            code,
+            "--district",
+            "普陀区",
+            "--industry",
+            "远洋渔业",
+            "-o",
+            "json",
+        ]);
+        enterprises.push(json(&out)[0]["id"].as_str().expect("id").to_owned());
+    }
+    let submit = |enterprise: &str, title: &str, text: &str, category: &str| {
+        suite.run(&[
+            "demand",
+            "submit",
+            "--enterprise",
+            enterprise,
+            "--title",
+            title,
+            "--text",
+            text,
+            "--category",
+            category,
+        ])
+    };
+    submit(
+        &enterprises[0],
+        "渔船抵押贷款利率偏高",
+        "远洋渔船抵押贷款利率偏高，审批周期长，希望降低融资成本。",
+        "金融信贷",
+    );
+    submit(&enterprises[1], "冷库用电成本高", "冷库用电量大，电价偏高，希望落实峰谷电价优惠政策。", "金融信贷");
+    let second = submit(
+        &enterprises[1],
+        "渔船抵押贷款利息太高",
+        "渔船抵押贷款的利息太高，审批也慢，希望降低融资成本。",
+        "金融信贷",
+    );
+    assert!(second.contains("可能重复的诉求和共性问题"), "{second}");
+    assert!(second.contains("渔船抵押贷款利率偏高") && second.contains("共同关键词："), "{second}");
+
+    let found = suite.run(&["similar", "渔船贷款利息太高，融资成本高"]);
+    assert!(found.starts_with("与「渔船贷款利息太高，融资成本高」相似的诉求和共性问题"), "{found}");
+    let lines: Vec<&str> = found.lines().collect();
+    assert!(lines[1].contains(" 1. ") && lines[1].contains("诉求") && lines[1].contains("渔船抵押贷款"), "{found}");
+    assert!(found.contains("关键词：") && found.contains("渔船"), "{found}");
+    let none = suite.run(&["similar", "高层次人才子女入学"]);
+    assert!(none.contains("没有与「高层次人才子女入学」相似的诉求或共性问题"), "{none}");
+
+    let proposal = suite.run(&["cluster", "propose", "--unmerged", "--category", "金融信贷"]);
+    assert!(proposal.starts_with("聚类建议 ") && proposal.contains("考虑 3 件诉求"), "{proposal}");
+    assert!(proposal.contains("第 1 组（2 件诉求") && proposal.contains("待定"), "{proposal}");
+    assert!(proposal.contains("  - ") && proposal.contains("渔船抵押贷款利息太高"), "{proposal}");
+    let proposal_id = proposal.split_whitespace().nth(1).expect("proposal id").trim_end_matches('：').to_owned();
+    let proposal_id = proposal_id.split('：').next().expect("id").to_owned();
+
+    let accepted = suite.run(&[
+        "cluster",
+        "accept",
+        &proposal_id,
+        "1",
+        "--reason",
+        "同一融资成本问题",
+        "--title",
+        "渔船抵押贷款融资成本高",
+    ]);
+    assert!(
+        accepted.contains("第 1 组已采纳 → 共性问题")
+            && accepted.contains("渔船抵押贷款融资成本高：2 件诉求，涉及 2 家企业"),
+        "{accepted}"
+    );
+    let shown = suite.run(&["cluster", "show", &proposal_id]);
+    assert!(shown.contains("已采纳") && shown.contains("同一融资成本问题"), "{shown}");
+    let again = suite.fail(&["cluster", "reject", &proposal_id, "1"]);
+    assert!(again.contains("FailedPrecondition"), "{again}");
+}
