@@ -17,8 +17,12 @@ use super::index::{Index, ItemKind, Probe, SearchLimits};
 pub const LINKAGE: f64 = 0.85;
 /// Largest group proposed (a common issue takes at most 500 demands in one call).
 pub const MAX_GROUP: usize = 500;
-/// Pairs compared at most when two groups are about to merge, or to measure a group's cohesion.
+/// Pairs compared at most to measure a group's cohesion.
 const PAIR_SAMPLE: usize = 400;
+/// Pairs compared at most when two groups are about to merge.
+const MERGE_SAMPLE: usize = 64;
+/// Other members a member is compared with at most to find the most central one.
+const CENTRALITY_SAMPLE: usize = 100;
 
 /// How to cluster.
 #[derive(Debug, Clone, Copy)]
@@ -67,20 +71,55 @@ impl Disjoint {
     }
 }
 
-/// Evenly spread pairs of `a × b` (all of them when few), for estimating a mean similarity.
-fn sample_pairs(a: &[usize], b: &[usize]) -> Vec<(usize, usize)> {
+/// Evenly spread pairs of `a × b`, at most `max` (all of them when few), for estimating a mean
+/// similarity.
+fn sample_pairs(a: &[usize], b: &[usize], max: usize) -> Vec<(usize, usize)> {
     let total = a.len() * b.len();
-    let step = total.div_ceil(PAIR_SAMPLE).max(1);
+    let step = total.div_ceil(max.max(1)).max(1);
     (0..total).step_by(step).map(|k| (a[k / b.len()], b[k % b.len()])).collect()
+}
+
+/// Similarities between the demands being clustered: the pairs the neighbour search found, and any
+/// other pair computed when asked (not kept: there may be millions).
+struct Pairs<'a> {
+    index: &'a Index,
+    slots: &'a [u32],
+    known: HashMap<(usize, usize), f64>,
+    probes: HashMap<usize, Probe>,
+}
+
+impl Pairs<'_> {
+    fn get(&mut self, a: usize, b: usize) -> f64 {
+        let key = (a.min(b), a.max(b));
+        if let Some(&s) = self.known.get(&key) {
+            return s;
+        }
+        let (index, slots) = (self.index, self.slots);
+        let probe = self.probes.entry(key.0).or_insert_with(|| index.probe_at(slots[key.0]).unwrap_or_default());
+        index.score_at(probe, slots[key.1])
+    }
+
+    fn mean(&mut self, pairs: &[(usize, usize)]) -> f64 {
+        if pairs.is_empty() {
+            return 0.0;
+        }
+        pairs.iter().map(|&(a, b)| self.get(a, b)).sum::<f64>() / pairs.len() as f64
+    }
 }
 
 /// Groups the demands `ids` (those not in the index are ignored).
 pub fn propose(index: &Index, ids: &[String], options: ClusterOptions) -> Vec<Group> {
-    let present: Vec<&String> = ids.iter().filter(|id| index.get(ItemKind::Demand, id).is_some()).collect();
-    let position: HashMap<&str, usize> = present.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let in_scope: HashSet<&str> = position.keys().copied().collect();
+    let mut seen = HashSet::new();
+    let present: Vec<(&String, u32)> = ids
+        .iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .filter_map(|id| index.slot(ItemKind::Demand, id).map(|slot| (id, slot)))
+        .collect();
+    let slots: Vec<u32> = present.iter().map(|&(_, slot)| slot).collect();
+    let position: HashMap<u32, usize> = slots.iter().enumerate().map(|(i, &slot)| (slot, i)).collect();
+    let subset = index.subset(present.iter().map(|(id, _)| (ItemKind::Demand, id.as_str())));
 
-    // Nearest neighbours of every demand, in parallel.
+    // Nearest neighbours of every demand within the scope, in parallel.
     let threads = options.threads.clamp(1, 16);
     let chunk = present.len().div_ceil(threads).max(1);
     let limits = SearchLimits { limit: options.neighbours.max(1), min_score: options.threshold };
@@ -89,18 +128,16 @@ pub fn propose(index: &Index, ids: &[String], options: ClusterOptions) -> Vec<Gr
             .chunks(chunk)
             .enumerate()
             .map(|(c, part)| {
-                let position = &position;
-                let in_scope = &in_scope;
+                let (position, subset) = (&position, &subset);
                 scope.spawn(move || {
                     let mut found = Vec::new();
-                    for (k, id) in part.iter().enumerate() {
+                    for (k, &(id, slot)) in part.iter().enumerate() {
                         let me = c * chunk + k;
-                        let Some(probe) = index.probe_item(ItemKind::Demand, id) else { continue };
-                        let accept = |item: &super::index::Item| {
-                            item.kind == ItemKind::Demand && item.id != **id && in_scope.contains(item.id.as_str())
-                        };
-                        for hit in index.search(&probe, accept, limits) {
-                            if let Some(&other) = position.get(hit.item.id.as_str()) {
+                        let Some(probe) = index.probe_at(slot) else { continue };
+                        let accept = |item: &super::index::Item| item.id != *id;
+                        for hit in index.search_in(&probe, subset, accept, limits) {
+                            let other = index.slot(ItemKind::Demand, &hit.item.id).and_then(|s| position.get(&s));
+                            if let Some(&other) = other {
                                 found.push((hit.score, me.min(other), me.max(other)));
                             }
                         }
@@ -114,29 +151,20 @@ pub fn propose(index: &Index, ids: &[String], options: ClusterOptions) -> Vec<Gr
     edges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     edges.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
 
-    let mut known: HashMap<(usize, usize), f64> = edges.iter().map(|&(s, a, b)| ((a, b), s)).collect();
-    let mut probes: HashMap<usize, Probe> = HashMap::new();
-    let mut similarity = |a: usize, b: usize, probes: &mut HashMap<usize, Probe>| -> f64 {
-        let key = (a.min(b), a.max(b));
-        if let Some(&s) = known.get(&key) {
-            return s;
-        }
-        let probe =
-            probes.entry(a).or_insert_with(|| index.probe_item(ItemKind::Demand, present[a]).unwrap_or_default());
-        let s = index.item_score(probe, ItemKind::Demand, present[b]).unwrap_or(0.0);
-        known.insert(key, s);
-        s
+    let mut pairs = Pairs {
+        index,
+        slots: &slots,
+        known: edges.iter().map(|&(s, a, b)| ((a, b), s)).collect(),
+        probes: HashMap::new(),
     };
-
     let mut sets = Disjoint::new(present.len());
     for &(_, a, b) in &edges {
         let (ra, rb) = (sets.find(a), sets.find(b));
         if ra == rb || sets.members[ra].len() + sets.members[rb].len() > MAX_GROUP {
             continue;
         }
-        let pairs = sample_pairs(&sets.members[ra], &sets.members[rb]);
-        let mean = pairs.iter().map(|&(x, y)| similarity(x, y, &mut probes)).sum::<f64>() / pairs.len() as f64;
-        if mean < options.threshold * LINKAGE {
+        let sample = sample_pairs(&sets.members[ra], &sets.members[rb], MERGE_SAMPLE);
+        if pairs.mean(&sample) < options.threshold * LINKAGE {
             continue;
         }
         let (keep, gone) = if sets.members[ra].len() >= sets.members[rb].len() { (ra, rb) } else { (rb, ra) };
@@ -152,14 +180,7 @@ pub fn propose(index: &Index, ids: &[String], options: ClusterOptions) -> Vec<Gr
             continue;
         }
         let members = sets.members[root].clone();
-        groups.push(describe(
-            index,
-            &present,
-            &members,
-            options.threshold,
-            &mut |a, b, p| similarity(a, b, p),
-            &mut probes,
-        ));
+        groups.push(describe(&mut pairs, &present, &members, options.threshold));
     }
     groups.sort_by(|a, b| {
         b.demand_ids
@@ -171,29 +192,20 @@ pub fn propose(index: &Index, ids: &[String], options: ClusterOptions) -> Vec<Gr
     groups
 }
 
-type Similarity<'a> = dyn FnMut(usize, usize, &mut HashMap<usize, Probe>) -> f64 + 'a;
-
-fn describe(
-    index: &Index,
-    present: &[&String],
-    members: &[usize],
-    threshold: f64,
-    similarity: &mut Similarity<'_>,
-    probes: &mut HashMap<usize, Probe>,
-) -> Group {
+fn describe(pairs: &mut Pairs<'_>, present: &[(&String, u32)], members: &[usize], threshold: f64) -> Group {
+    let index = pairs.index;
     // Centrality: mean similarity to (a sample of) the other members.
     let mut centrality: Vec<(f64, usize)> = members
         .iter()
         .map(|&m| {
             let others: Vec<usize> = members.iter().copied().filter(|&o| o != m).collect();
-            let step = others.len().div_ceil(PAIR_SAMPLE / 4).max(1);
-            let sample: Vec<usize> = others.iter().copied().step_by(step).collect();
-            let mean = sample.iter().map(|&o| similarity(m, o, probes)).sum::<f64>() / sample.len().max(1) as f64;
-            (mean, m)
+            let step = others.len().div_ceil(CENTRALITY_SAMPLE).max(1);
+            let sample: Vec<(usize, usize)> = others.iter().step_by(step).map(|&o| (m, o)).collect();
+            (pairs.mean(&sample), m)
         })
         .collect();
-    centrality.sort_by(|a, b| b.0.total_cmp(&a.0).then(present[a.1].cmp(present[b.1])));
-    let pairs: Vec<(usize, usize)> = {
+    centrality.sort_by(|a, b| b.0.total_cmp(&a.0).then(present[a.1].0.cmp(present[b.1].0)));
+    let all: Vec<(usize, usize)> = {
         let mut all = Vec::new();
         for (i, &a) in members.iter().enumerate() {
             for &b in &members[i + 1..] {
@@ -203,14 +215,14 @@ fn describe(
         let step = all.len().div_ceil(PAIR_SAMPLE).max(1);
         all.into_iter().step_by(step).collect()
     };
-    let cohesion = pairs.iter().map(|&(a, b)| similarity(a, b, probes)).sum::<f64>() / pairs.len().max(1) as f64;
-    let center = present[centrality[0].1];
-    let representative_title = index.get(ItemKind::Demand, center).map(|i| i.title.clone()).unwrap_or_default();
+    let cohesion = pairs.mean(&all);
+    let center = present[centrality[0].1].1;
+    let representative_title = index.item_at(center).map(|i| i.title.clone()).unwrap_or_default();
 
     // Words most members use, weighed by how informative they are.
     let mut counts: HashMap<u32, usize> = HashMap::new();
     for &m in members {
-        for word in index.item_words(ItemKind::Demand, present[m]) {
+        for word in index.words_at(present[m].1) {
             *counts.entry(word).or_default() += 1;
         }
     }
@@ -221,7 +233,7 @@ fn describe(
     let shared_terms =
         shared.into_iter().take(8).filter_map(|(_, id)| index.word_text(id).map(str::to_owned)).collect();
 
-    let suggested_common_issue_id = index.probe_item(ItemKind::Demand, center).and_then(|probe| {
+    let suggested_common_issue_id = index.probe_at(center).and_then(|probe| {
         index
             .search(&probe, |item| item.kind == ItemKind::CommonIssue, SearchLimits { limit: 1, min_score: threshold })
             .into_iter()
@@ -229,7 +241,7 @@ fn describe(
             .map(|hit| hit.item.id)
     });
     Group {
-        demand_ids: centrality.iter().map(|&(_, m)| present[m].clone()).collect(),
+        demand_ids: centrality.iter().map(|&(_, m)| present[m].0.clone()).collect(),
         representative_title,
         shared_terms,
         cohesion: (cohesion * 1e6).round() / 1e6,

@@ -145,6 +145,25 @@ pub struct Hit {
     pub shared_terms: Vec<String>,
 }
 
+/// Posting lists of a part of the index (see [`Index::subset`]).
+#[derive(Debug, Default)]
+pub struct Subset {
+    postings: HashMap<u32, Vec<u32>>,
+    size: usize,
+}
+
+impl Subset {
+    /// Number of items in it.
+    pub fn len(&self) -> usize {
+        self.size
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+}
+
 /// Limits of a search.
 #[derive(Debug, Clone, Copy)]
 pub struct SearchLimits {
@@ -497,6 +516,35 @@ impl Index {
         self.model().score(&self.features_with(probe, doc))
     }
 
+    /// The slot of an indexed item (a handle valid until the index next changes).
+    pub fn slot(&self, kind: ItemKind, id: &str) -> Option<u32> {
+        self.by_key.get(&(kind, Box::from(id))).copied()
+    }
+
+    /// The item in a slot.
+    pub fn item_at(&self, slot: u32) -> Option<&Item> {
+        self.docs.get(slot as usize)?.as_ref().map(|d| &d.item)
+    }
+
+    /// Prepares the item in a slot for comparison.
+    pub fn probe_at(&self, slot: u32) -> Option<Probe> {
+        self.probe_slot(slot)
+    }
+
+    /// The similarity of a probe to the item in a slot (0 for an empty slot).
+    pub fn score_at(&self, probe: &Probe, slot: u32) -> f64 {
+        self.docs.get(slot as usize).and_then(Option::as_ref).map_or(0.0, |doc| self.score_doc(probe, doc))
+    }
+
+    /// Ids of the content words of the item in a slot.
+    pub fn words_at(&self, slot: u32) -> Vec<u32> {
+        self.docs
+            .get(slot as usize)
+            .and_then(Option::as_ref)
+            .map(|d| d.terms.iter().filter(|t| t.1 == TermKind::Word).map(|t| t.0).collect())
+            .unwrap_or_default()
+    }
+
     /// The similarity of two indexed items (clustering).
     pub fn item_score(&self, a: &Probe, kind: ItemKind, id: &str) -> Option<f64> {
         let slot = *self.by_key.get(&(kind, Box::from(id)))?;
@@ -551,56 +599,53 @@ impl Index {
             return Vec::new();
         }
         let candidates = self.candidates(probe, &accept, limits.limit);
-        let mut hits: Vec<(f64, u32)> = candidates
-            .into_iter()
-            .filter_map(|slot| {
-                let doc = self.docs[slot as usize].as_ref()?;
-                let score = self.score_doc(probe, doc);
-                (score >= limits.min_score).then_some((score, slot))
-            })
-            .collect();
-        hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        hits.truncate(limits.limit);
-        hits.into_iter()
-            .filter_map(|(score, slot)| {
-                let doc = self.docs[slot as usize].as_ref()?;
-                let words = doc.terms.iter().filter(|t| t.1 == TermKind::Word).map(|t| t.0);
-                Some(Hit { item: doc.item.clone(), score, shared_terms: self.shared_words(probe, words, 8) })
-            })
-            .collect()
+        self.finish(probe, candidates, limits)
     }
 
     /// Slots of the items worth scoring: the best by a TF-IDF dot product accumulated over the
     /// posting lists of the probe's rarer terms.
     fn candidates(&self, probe: &Probe, accept: &impl Fn(&Item) -> bool, limit: usize) -> Vec<u32> {
+        self.candidates_from(probe, accept, limit, self.live, |id| Some(&self.terms[id as usize].postings[..]))
+    }
+
+    /// [`Index::candidates`] reading the posting lists `postings` gives, over a collection of
+    /// `population` items.
+    fn candidates_from<'p>(
+        &self,
+        probe: &Probe,
+        accept: &impl Fn(&Item) -> bool,
+        limit: usize,
+        population: usize,
+        postings: impl Fn(u32) -> Option<&'p [u32]>,
+    ) -> Vec<u32> {
         let stats = self.stats();
-        let known: Vec<(u32, f32)> = probe
+        let known: Vec<(&'p [u32], f32, u32)> = probe
             .terms
             .iter()
             .filter(|t| (t.0 as usize) < self.terms.len() && self.terms[t.0 as usize].df > 0)
-            .map(|&(id, kind, count)| {
+            .filter_map(|&(id, kind, count)| {
+                let list = postings(id)?;
                 let idf = stats.idf(id);
                 let weight = (1.0 + f32::from(count.max(1)).ln()) * idf * score::kind_weight(kind);
-                (id, weight * idf * score::kind_weight(kind))
+                Some((list, weight * idf * score::kind_weight(kind), id))
             })
             .collect();
         let mut order: Vec<usize> = (0..known.len()).collect();
-        order.sort_by_key(|&i| (self.terms[known[i].0 as usize].df, known[i].0));
-        let common = ((self.live as f64 * COMMON_TERM_SHARE) as usize).max(ALWAYS_READ);
+        order.sort_by_key(|&i| (known[i].0.len(), known[i].2));
+        let common = ((population as f64 * COMMON_TERM_SHARE) as usize).max(ALWAYS_READ);
 
         let mut acc = self.take_scratch();
         let mut touched: Vec<u32> = Vec::new();
         let mut budget = POSTINGS_BUDGET;
         for (rank, &i) in order.iter().enumerate() {
-            let (id, contribution) = known[i];
-            let postings = &self.terms[id as usize].postings;
+            let (list, contribution, _) = known[i];
             // The two rarest terms are always read, so a query of common words still finds something.
-            if (postings.len() > common && rank >= 2) || budget == 0 {
+            if (list.len() > common && rank >= 2) || budget == 0 {
                 continue;
             }
-            let take = postings.len().min(budget);
+            let take = list.len().min(budget);
             budget -= take;
-            for &slot in &postings[..take] {
+            for &slot in &list[..take] {
                 let a = &mut acc[slot as usize];
                 if *a == 0.0 {
                     touched.push(slot);
@@ -625,6 +670,60 @@ impl Index {
             ranked.truncate(want);
         }
         ranked.into_iter().map(|(_, slot)| slot).collect()
+    }
+
+    /// A part of the index to search within (the demands of a clustering scope): posting lists holding
+    /// only its items, so a search reads no more than the part holds.
+    pub fn subset<'a>(&self, items: impl IntoIterator<Item = (ItemKind, &'a str)>) -> Subset {
+        let mut postings: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut size = 0;
+        for (kind, id) in items {
+            let Some(&slot) = self.by_key.get(&(kind, Box::from(id))) else { continue };
+            let Some(doc) = self.docs[slot as usize].as_ref() else { continue };
+            size += 1;
+            for &(term, _, _) in doc.terms.iter() {
+                postings.entry(term).or_default().push(slot);
+            }
+        }
+        Subset { postings, size }
+    }
+
+    /// [`Index::search`] among the items of `subset` only.
+    pub fn search_in(
+        &self,
+        probe: &Probe,
+        subset: &Subset,
+        accept: impl Fn(&Item) -> bool,
+        limits: SearchLimits,
+    ) -> Vec<Hit> {
+        if probe.is_empty() || limits.limit == 0 || subset.size == 0 {
+            return Vec::new();
+        }
+        let candidates = self.candidates_from(probe, &accept, limits.limit, subset.size, |id| {
+            subset.postings.get(&id).map(Vec::as_slice)
+        });
+        self.finish(probe, candidates, limits)
+    }
+
+    /// Scores candidates with the full comparison and keeps the best.
+    fn finish(&self, probe: &Probe, candidates: Vec<u32>, limits: SearchLimits) -> Vec<Hit> {
+        let mut hits: Vec<(f64, u32)> = candidates
+            .into_iter()
+            .filter_map(|slot| {
+                let doc = self.docs[slot as usize].as_ref()?;
+                let score = self.score_doc(probe, doc);
+                (score >= limits.min_score).then_some((score, slot))
+            })
+            .collect();
+        hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        hits.truncate(limits.limit);
+        hits.into_iter()
+            .filter_map(|(score, slot)| {
+                let doc = self.docs[slot as usize].as_ref()?;
+                let words = doc.terms.iter().filter(|t| t.1 == TermKind::Word).map(|t| t.0);
+                Some(Hit { item: doc.item.clone(), score, shared_terms: self.shared_words(probe, words, 8) })
+            })
+            .collect()
     }
 
     fn take_scratch(&self) -> Vec<f32> {
