@@ -173,8 +173,16 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args =
-        Args { sweep: Vec::new(), synthetic: 0, dump: None, fit: None, model: None, threshold: None, files: Vec::new(), errors: 0 };
+    let mut args = Args {
+        sweep: Vec::new(),
+        synthetic: 0,
+        dump: None,
+        fit: None,
+        model: None,
+        threshold: None,
+        files: Vec::new(),
+        errors: 0,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {

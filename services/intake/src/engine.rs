@@ -20,6 +20,9 @@ use crate::store::{IndexedDemand, IndexedIssue, Store};
 
 /// Longest a call waits for the index to be rebuilt before answering UNAVAILABLE.
 pub const READY_WAIT: Duration = Duration::from_secs(30);
+/// Longest a call that changed demands waits for the index to take the change (it may be busy with a
+/// clustering proposal); the change completes in the background after that.
+pub const REFRESH_WAIT: Duration = Duration::from_secs(2);
 /// Rows read per page while rebuilding or catching up.
 const PAGE: usize = 2_000;
 /// How far before the last change seen the catch-up reads again: changes committed late (a long
@@ -162,53 +165,72 @@ impl SimilarityEngine {
         }
     }
 
-    fn apply_demands(&self, rows: &[IndexedDemand]) {
-        self.apply(
-            rows.iter()
-                .map(|row| {
-                    if row.is_open() {
-                        Change::Upsert(demand_item(row), row.indexed_text())
-                    } else {
-                        Change::Remove(ItemKind::Demand, row.id.clone(), row.version)
-                    }
-                })
-                .collect(),
-        );
+    /// Applies `changes` on a blocking thread (the index's write lock may wait for a long read, such
+    /// as a clustering proposal); waits at most `wait`, after which the change completes in the
+    /// background.
+    async fn apply_off_thread(self: &Arc<Self>, changes: Vec<Change>, wait: Option<Duration>) {
+        let engine = self.clone();
+        let task = tokio::task::spawn_blocking(move || engine.apply(changes));
+        match wait {
+            None => {
+                let _ = task.await;
+            }
+            Some(wait) => {
+                if tokio::time::timeout(wait, task).await.is_err() {
+                    tracing::info!("similarity index busy; the change is applied in the background");
+                }
+            }
+        }
     }
 
-    fn apply_issues(&self, rows: &[IndexedIssue]) {
-        self.apply(
-            rows.iter()
-                .map(|row| {
-                    if row.is_active() {
-                        Change::Upsert(issue_item(row), row.indexed_text())
-                    } else {
-                        Change::Remove(ItemKind::CommonIssue, row.id.clone(), row.version)
-                    }
-                })
-                .collect(),
-        );
+    fn demand_changes(rows: &[IndexedDemand]) -> Vec<Change> {
+        rows.iter()
+            .map(|row| {
+                if row.is_open() {
+                    Change::Upsert(demand_item(row), row.indexed_text())
+                } else {
+                    Change::Remove(ItemKind::Demand, row.id.clone(), row.version)
+                }
+            })
+            .collect()
+    }
+
+    fn issue_changes(rows: &[IndexedIssue]) -> Vec<Change> {
+        rows.iter()
+            .map(|row| {
+                if row.is_active() {
+                    Change::Upsert(issue_item(row), row.indexed_text())
+                } else {
+                    Change::Remove(ItemKind::CommonIssue, row.id.clone(), row.version)
+                }
+            })
+            .collect()
     }
 
     /// Reads the named demands and common issues again and brings the index up to date with them
     /// (after this replica changed them). A failure is logged: the next catch-up repairs it.
-    pub async fn refresh(&self, demand_ids: &[String], issue_ids: &[String]) {
+    /// A caller waits up to [`REFRESH_WAIT`] for the index to take the change.
+    pub async fn refresh(self: &Arc<Self>, demand_ids: &[String], issue_ids: &[String]) {
+        let mut changes = Vec::new();
         if !demand_ids.is_empty() {
             match self.store.demands_for_index(demand_ids).await {
-                Ok(rows) => self.apply_demands(&rows),
+                Ok(rows) => changes.extend(Self::demand_changes(&rows)),
                 Err(e) => tracing::warn!(error = %e, "similarity index: reading changed demands failed"),
             }
         }
         if !issue_ids.is_empty() {
             match self.store.issues_for_index(issue_ids).await {
-                Ok(rows) => self.apply_issues(&rows),
+                Ok(rows) => changes.extend(Self::issue_changes(&rows)),
                 Err(e) => tracing::warn!(error = %e, "similarity index: reading changed common issues failed"),
             }
+        }
+        if !changes.is_empty() {
+            self.apply_off_thread(changes, Some(REFRESH_WAIT)).await;
         }
     }
 
     /// Builds the index from every open demand and active common issue in the store.
-    pub async fn rebuild(&self) -> Result<(), ServiceError> {
+    pub async fn rebuild(self: &Arc<Self>) -> Result<(), ServiceError> {
         let started = Instant::now();
         let since = tingjian_runtime::clock::now();
         let mut after: Option<String> = None;
@@ -218,8 +240,7 @@ impl SimilarityEngine {
             let Some(last) = rows.last() else { break };
             after = Some(last.id.clone());
             demands += rows.len();
-            self.apply_demands(&rows);
-            tokio::task::yield_now().await;
+            self.apply_off_thread(Self::demand_changes(&rows), None).await;
         }
         let mut after: Option<String> = None;
         let mut issues = 0usize;
@@ -228,7 +249,7 @@ impl SimilarityEngine {
             let Some(last) = rows.last() else { break };
             after = Some(last.id.clone());
             issues += rows.len();
-            self.apply_issues(&rows);
+            self.apply_off_thread(Self::issue_changes(&rows), None).await;
         }
         *self.watermark.lock().unwrap_or_else(|e| e.into_inner()) = Some(since);
         self.ready.send_replace(true);
@@ -237,7 +258,7 @@ impl SimilarityEngine {
     }
 
     /// Reads what changed since the last catch-up (less the margin) into the index.
-    pub async fn catch_up(&self) -> Result<(), ServiceError> {
+    pub async fn catch_up(self: &Arc<Self>) -> Result<(), ServiceError> {
         let Some(mark) = *self.watermark.lock().unwrap_or_else(|e| e.into_inner()) else { return Ok(()) };
         let since = mark - CATCH_UP_MARGIN;
         let mut latest = mark;
@@ -248,7 +269,7 @@ impl SimilarityEngine {
             let Some(last) = rows.last() else { break };
             after = Some((last.update_time, last.id.clone()));
             latest = latest.max(last.update_time);
-            self.apply_demands(&rows);
+            self.apply_off_thread(Self::demand_changes(&rows), None).await;
         }
         let mut after: Option<(DateTime<Utc>, String)> = None;
         loop {
@@ -257,7 +278,7 @@ impl SimilarityEngine {
             let Some(last) = rows.last() else { break };
             after = Some((last.update_time, last.id.clone()));
             latest = latest.max(last.update_time);
-            self.apply_issues(&rows);
+            self.apply_off_thread(Self::issue_changes(&rows), None).await;
         }
         *self.watermark.lock().unwrap_or_else(|e| e.into_inner()) = Some(latest);
         Ok(())
