@@ -146,12 +146,12 @@ async fn intake_calls(backend: StorageBackend) {
     // District and industry given by display name are stored as reference codes.
     assert_eq!((first.district.as_str(), first.industry.as_str()), ("putuo", "ocean_fishing"));
 
-    // A method of a later release answers UNIMPLEMENTED, not INTERNAL.
+    // The similar-demand engine needs a text or a demand to compare.
     let status = client
         .suggest_similar(service.request(intake::SuggestSimilarRequest::default(), &[Role::Staff]))
         .await
-        .expect_err("not yet");
-    assert_eq!(status.code(), Code::Unimplemented);
+        .expect_err("nothing to compare");
+    assert_field_violation(&status, "text");
     service.stop().await.expect("stops");
 }
 
