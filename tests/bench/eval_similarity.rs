@@ -13,58 +13,15 @@
 //! precision, recall and F1 of the engine at its configured threshold, of the engine at the
 //! threshold best for that file, and of the baseline at the threshold best for that file.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use tingjian_intake::domain::similarity::score::{self, FEATURES, Model};
 use tingjian_intake::domain::similarity::{Index, Item, ItemKind, Probe};
 use tingjian_runtime::settings::SimilaritySettings;
+use tingjian_tests::pairs::{Pair, PairFile, Rng, load};
 
-struct Pair {
-    a: usize,
-    b: usize,
-    same: bool,
-}
-
-struct Corpus {
-    name: String,
-    sentences: Vec<String>,
-    pairs: Vec<Pair>,
-}
-
-fn load(path: &str) -> Result<Corpus, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let mut ids: HashMap<String, usize> = HashMap::new();
-    let mut sentences = Vec::new();
-    let mut pairs = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let fields: Vec<&str> = line.split('\t').collect();
-        let [a, b, label] = fields[..] else {
-            if line.trim().is_empty() {
-                continue;
-            }
-            return Err(format!("{path}:{}: expected sentence1<TAB>sentence2<TAB>label", n + 1));
-        };
-        let same = match label.trim() {
-            "1" => true,
-            "0" => false,
-            other => return Err(format!("{path}:{}: label {other:?} is neither 0 nor 1", n + 1)),
-        };
-        let mut id = |s: &str| {
-            *ids.entry(s.to_owned()).or_insert_with(|| {
-                sentences.push(s.to_owned());
-                sentences.len() - 1
-            })
-        };
-        let (a, b) = (id(a), id(b));
-        pairs.push(Pair { a, b, same });
-    }
-    let name = std::path::Path::new(path).file_name().map_or(path.to_owned(), |f| f.to_string_lossy().into_owned());
-    Ok(Corpus { name, sentences, pairs })
-}
-
-fn index_of(corpus: &Corpus, model: Model) -> Index {
+fn index_of(corpus: &PairFile, model: Model) -> Index {
     let mut index = Index::with_model(model);
     for (i, s) in corpus.sentences.iter().enumerate() {
         let item = Item {
@@ -81,7 +38,7 @@ fn index_of(corpus: &Corpus, model: Model) -> Index {
     index
 }
 
-fn probes(corpus: &Corpus, index: &Index) -> Vec<Probe> {
+fn probes(corpus: &PairFile, index: &Index) -> Vec<Probe> {
     (0..corpus.sentences.len())
         .map(|i| index.probe_item(ItemKind::Demand, &i.to_string()).unwrap_or_default())
         .collect()
@@ -238,26 +195,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// A small deterministic generator (xorshift), so a fit is repeatable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
 /// Pairs made from unlabelled sentences of the tuning file, added to its labelled pairs when fitting,
 /// so the model also learns what the labelled pairs barely show:
 /// - a rewording (a polite opening or closing, another question word of the same intent, a synonym
@@ -265,17 +202,17 @@ impl Rng {
 /// - the same sentence about another thing (one content word replaced by another from the corpus, or
 ///   another number) or asking another question (为什么 instead of 怎么) is a different request;
 /// - two sentences drawn at random are different requests.
-fn synthetic_pairs(corpus: &Corpus, per_kind: usize, seed: u64) -> Corpus {
+fn synthetic_pairs(corpus: &PairFile, per_kind: usize, seed: u64) -> PairFile {
     use tingjian_intake::domain::similarity::text;
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let segmented: Vec<Vec<(String, bool)>> = corpus.sentences.iter().map(|s| text::words(s)).collect();
     let content_words: Vec<&str> =
         segmented.iter().flat_map(|w| w.iter().filter(|(_, c)| *c).map(|(w, _)| w.as_str())).collect();
     let openings = ["请问", "你好，", "您好，请问", "我想问一下，", "咨询一下，"];
     let closings = ["吗", "呢", "？", "，谢谢", "。"];
     let particles = ["的", "了", "我", "一下", "呢", "吗", "啊"];
-    let mut out = Corpus { name: format!("{} (synthetic)", corpus.name), sentences: Vec::new(), pairs: Vec::new() };
-    let push = |out: &mut Corpus, a: String, b: String, same: bool| {
+    let mut out = PairFile { name: format!("{} (synthetic)", corpus.name), sentences: Vec::new(), pairs: Vec::new() };
+    let push = |out: &mut PairFile, a: String, b: String, same: bool| {
         if a != b {
             out.sentences.push(a);
             out.sentences.push(b);
@@ -377,7 +314,7 @@ fn synthetic_pairs(corpus: &Corpus, per_kind: usize, seed: u64) -> Corpus {
     out
 }
 
-fn features_of(corpus: &Corpus, index: &Index) -> Vec<([f64; FEATURES], bool)> {
+fn features_of(corpus: &PairFile, index: &Index) -> Vec<([f64; FEATURES], bool)> {
     let probes = probes(corpus, index);
     corpus.pairs.iter().map(|p| (index.pair_features(&probes[p.a], &probes[p.b]), p.same)).collect()
 }

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use tingjian_intake::domain::similarity::cluster::{self, ClusterOptions};
 use tingjian_intake::domain::similarity::{Index, Item, ItemKind, Probe, SearchLimits, analyse};
 use tingjian_runtime::settings::SimilaritySettings;
+use tingjian_tests::pairs::{Rng, load};
 
 struct Args {
     corpus: Option<String>,
@@ -69,26 +70,6 @@ fn parse_args() -> Args {
         }
     }
     args
-}
-
-/// A small deterministic generator (xorshift), so every run measures the same collection.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
 }
 
 const PLACES: &[&str] =
@@ -203,24 +184,6 @@ fn reworded(text: &str, rng: &mut Rng) -> String {
     format!("{}{}{}", rng.pick(&openings), text.trim_end_matches('。'), rng.pick(&closings))
 }
 
-fn load_sentences(path: &str) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let fields: Vec<&str> = line.split('\t').collect();
-        if fields.len() != 3 {
-            continue;
-        }
-        for s in &fields[..2] {
-            if seen.insert(*s) {
-                out.push((*s).to_owned());
-            }
-        }
-    }
-    Ok(out)
-}
-
 fn item(id: usize, title: &str) -> Item {
     Item {
         kind: ItemKind::Demand,
@@ -287,7 +250,7 @@ fn measure(name: &str, docs: &[(String, String)], args: &Args) {
     );
 
     // Top 10 through the index, for reworded texts of the collection.
-    let mut rng = Rng(0x5eed_1234_abcd);
+    let mut rng = Rng::new(0x5eed_1234_abcd);
     let queries: Vec<(usize, Probe)> = (0..args.queries)
         .map(|_| {
             let i = rng.below(docs.len());
@@ -407,12 +370,10 @@ fn main() -> ExitCode {
     let args = parse_args();
     println!("# bench-similarity ({} threads for clustering)", args.threads);
     if let Some(path) = &args.corpus {
-        match load_sentences(path) {
-            Ok(sentences) => {
-                let docs: Vec<(String, String)> = sentences.into_iter().map(|s| (s, String::new())).collect();
-                let name =
-                    std::path::Path::new(path).file_name().map_or(path.clone(), |f| f.to_string_lossy().into_owned());
-                measure(&format!("distinct sentences of {name}"), &docs, &args);
+        match load(path) {
+            Ok(file) => {
+                let docs: Vec<(String, String)> = file.sentences.into_iter().map(|s| (s, String::new())).collect();
+                measure(&format!("distinct sentences of {}", file.name), &docs, &args);
             }
             Err(e) => {
                 eprintln!("bench-similarity: {e}");
@@ -421,7 +382,7 @@ fn main() -> ExitCode {
         }
     }
     if args.synthetic > 0 {
-        let mut rng = Rng(0x7a6f_7573_6861_6e21);
+        let mut rng = Rng::new(0x7a6f_7573_6861_6e21);
         let docs: Vec<(String, String)> = (0..args.synthetic).map(|_| synthetic_demand(&mut rng)).collect();
         measure("synthetic demands", &docs, &args);
     }

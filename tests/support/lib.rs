@@ -2,6 +2,7 @@
 //! and its own development key, reached through the generated clients.
 
 pub mod events;
+pub mod pairs;
 pub mod suite;
 
 use std::net::SocketAddr;

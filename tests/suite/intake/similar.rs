@@ -10,6 +10,7 @@ use tingjian_proto::intake::v1 as pb;
 use tingjian_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tingjian_runtime::Role;
 use tingjian_runtime::settings::SimilaritySettings;
+use tingjian_tests::suite::credit_code;
 use tingjian_tests::{
     Identity, SpawnOptions, StorageBackend, TestService, assert_field_violation, on_both_backends, outbox_payloads,
     spawn_replica, spawn_with,
@@ -18,29 +19,6 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 type Client = IntakeServiceClient<Channel>;
-
-/// Characters of a unified social credit code, in value order (GB 32100-2015).
-const CODE_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-
-fn credit_code(n: u32) -> String {
-    let org = format!("{:08}", 40_000_000 + n);
-    let sum: u32 = org.bytes().zip([3, 7, 9, 10, 5, 8, 4, 2]).map(|(c, w)| u32::from(c - b'0') * w).sum();
-    let org_check = match 11 - sum % 11 {
-        10 => 'X',
-        11 => '0',
-        d => char::from(b'0' + d as u8),
-    };
-    let first17 = format!("91330900{org}{org_check}");
-    let mut weight = 1u32;
-    let mut sum = 0u32;
-    for c in first17.bytes() {
-        let value = CODE_CHARS.iter().position(|&x| x == c).expect("code character") as u32;
-        sum += value * weight;
-        weight = weight * 3 % 31;
-    }
-    let check = CODE_CHARS[((31 - sum % 31) % 31) as usize] as char;
-    format!("{first17}{check}")
-}
 
 /// Demands of different enterprises that ask for different things.
 const OTHERS: &[(&str, &str, &str)] = &[
