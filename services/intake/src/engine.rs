@@ -281,6 +281,11 @@ impl SimilarityEngine {
             self.apply_off_thread(Self::issue_changes(&rows), None).await;
         }
         *self.watermark.lock().unwrap_or_else(|e| e.into_inner()) = Some(latest);
+        let engine = self.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            engine.index.write().unwrap_or_else(|e| e.into_inner()).advance_epoch()
+        })
+        .await;
         Ok(())
     }
 }

@@ -190,8 +190,11 @@ pub struct Index {
     terms: Vec<Term>,
     docs: Vec<Option<Doc>>,
     by_key: HashMap<(ItemKind, Box<str>), u32>,
-    /// Revisions of items removed while the index was live, so a late, older read cannot bring them back.
-    removed: HashMap<(ItemKind, Box<str>), i64>,
+    /// Revisions of items removed while the index was live, so a late, older read cannot bring them
+    /// back, with the epoch of their removal (see [`Index::advance_epoch`]).
+    removed: HashMap<(ItemKind, Box<str>), (i64, u64)>,
+    /// Advanced by the owner after each catch-up; removals two epochs old are forgotten.
+    epoch: u64,
     live: usize,
     tombstones: usize,
     scratch: Mutex<Vec<Vec<f32>>>,
@@ -285,7 +288,7 @@ impl Index {
     /// or an analysis of the text.
     pub fn needs(&self, item: &Item, text: &str) -> Needs {
         let key = (item.kind, Box::<str>::from(item.id.as_str()));
-        if self.removed.get(&key).is_some_and(|&v| v >= item.version) {
+        if self.removed.get(&key).is_some_and(|&(v, _)| v >= item.version) {
             return Needs::Nothing;
         }
         match self.by_key.get(&key).and_then(|&slot| self.docs[slot as usize].as_ref()) {
@@ -298,7 +301,7 @@ impl Index {
     /// [`Index::upsert`] with the text already analysed (outside any lock held on the index).
     pub fn upsert_prepared(&mut self, item: Item, prepared: Prepared) -> bool {
         let key = (item.kind, Box::<str>::from(item.id.as_str()));
-        if self.removed.get(&key).is_some_and(|&v| v >= item.version) {
+        if self.removed.get(&key).is_some_and(|&(v, _)| v >= item.version) {
             return false;
         }
         if let Some(&slot) = self.by_key.get(&key) {
@@ -328,8 +331,18 @@ impl Index {
             }
             self.remove_slot(slot);
         }
-        let entry = self.removed.entry(key).or_insert(version);
-        *entry = (*entry).max(version);
+        let epoch = self.epoch;
+        let entry = self.removed.entry(key).or_insert((version, epoch));
+        *entry = (entry.0.max(version), epoch);
+    }
+
+    /// Starts a new epoch and forgets the removals of the epochs before the last one: a read older
+    /// than a removal arrives within moments of it, not epochs later, and the record of removals must
+    /// not grow with every demand ever closed.
+    pub fn advance_epoch(&mut self) {
+        self.epoch += 1;
+        let keep_from = self.epoch.saturating_sub(1);
+        self.removed.retain(|_, (_, epoch)| *epoch >= keep_from);
     }
 
     fn remove_slot(&mut self, slot: u32) {
@@ -839,6 +852,11 @@ mod tests {
         assert!(!index.upsert(demand("d1", "a", 3), "渔船贷款利率高"), "a stale read does not resurrect it");
         assert!(index.upsert(demand("d1", "a", 5), "渔船贷款利率高"), "a newer revision does");
         assert_eq!(index.len(), 1);
+        index.remove(ItemKind::Demand, "d1", 6);
+        index.advance_epoch();
+        assert!(!index.upsert(demand("d1", "a", 5), "渔船贷款利率高"), "remembered through the next epoch");
+        index.advance_epoch();
+        assert!(index.removed.is_empty(), "then forgotten");
     }
 
     #[test]
