@@ -64,15 +64,42 @@ pub async fn spawn(module: &ServiceModule, backend: Backend) -> Option<TestServi
 /// Starts `module` on a fresh database on `backend` with `options`.
 pub async fn spawn_with(module: &ServiceModule, backend: Backend, options: SpawnOptions) -> Option<TestService> {
     let database = TestDatabase::fresh(backend, &module.migrations).await?;
-    let keys = options.keys.unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("key directory")));
+    let keys = options.keys.clone().unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("key directory")));
+    // The signer creates the development key the server then trusts.
+    let signer =
+        DevSigner::load_or_create(&keys.path().join("dev.pem"), &auth_settings(module, &keys)).expect("signer");
+    let Running { addr, channel, shutdown, handle } = serve(module, database.db.clone(), &keys, options).await;
+    Some(TestService { addr, channel, database, signer, shutdown, handle, _keys: keys })
+}
+
+fn auth_settings(module: &ServiceModule, keys: &tempfile::TempDir) -> tingjian_runtime::settings::AuthSettings {
+    let mut auth = Settings::defaults(module.name, 0).auth;
+    auth.dev_key = Some(keys.path().join("dev.pem"));
+    auth
+}
+
+/// A server started by [`serve`].
+struct Running {
+    addr: SocketAddr,
+    channel: Channel,
+    shutdown: Shutdown,
+    handle: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+/// Serves `module` on `db` at `127.0.0.1:0`, trusting the development key in `keys`, and connects to it.
+async fn serve(
+    module: &ServiceModule,
+    db: tingjian_runtime::Database,
+    keys: &tempfile::TempDir,
+    options: SpawnOptions,
+) -> Running {
     let mut settings = Settings::defaults(module.name, 0);
-    settings.auth.dev_key = Some(keys.path().join("dev.pem"));
+    settings.auth = auth_settings(module, keys);
     // Peers not given point at a closed port: a call to them fails as UNAVAILABLE.
     let closed = SocketAddr::from(([127, 0, 0, 1], 9));
     settings.peers.intake_url = format!("http://{}", options.intake.unwrap_or(closed));
     settings.peers.supervision_url = format!("http://{}", options.supervision.unwrap_or(closed));
     settings.peers.timeout = Duration::from_secs(5);
-    let signer = DevSigner::load_or_create(&keys.path().join("dev.pem"), &settings.auth).expect("signer");
     let authenticator = Authenticator::from_settings(&settings.auth).expect("development key");
     let mut server = GrpcServer::new(&settings.server, authenticator);
     let peers = Peers::connect_lazy(&settings.peers).expect("peer URLs");
@@ -82,7 +109,7 @@ pub async fn spawn_with(module: &ServiceModule, backend: Backend, options: Spawn
         .unwrap_or(SupervisionSettings { sweep_interval: Duration::ZERO, ..Default::default() });
     let clock = options.clock.unwrap_or_default();
     let similarity = options.similarity.unwrap_or_default();
-    (module.register)(&mut server, ServiceContext { db: database.db.clone(), peers, supervision, similarity, clock });
+    (module.register)(&mut server, ServiceContext { db, peers, supervision, similarity, clock });
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
@@ -94,7 +121,7 @@ pub async fn spawn_with(module: &ServiceModule, backend: Backend, options: Spawn
         .connect()
         .await
         .expect("connects");
-    Some(TestService { addr, channel, database, signer, shutdown, handle, _keys: keys })
+    Running { addr, channel, shutdown, handle }
 }
 
 /// A second server of a service on the same database as a running one (another replica, or the
@@ -123,35 +150,7 @@ impl Replica {
 /// Starts another server of `module` on `of`'s database, with `options` (its key directory is `of`'s).
 pub async fn spawn_replica(module: &ServiceModule, of: &TestService, options: SpawnOptions) -> Replica {
     let db = tingjian_runtime::Database::connect(&of.database.settings(), module.name).await.expect("database opens");
-    let mut settings = Settings::defaults(module.name, 0);
-    settings.auth.dev_key = Some(of._keys.path().join("dev.pem"));
-    let authenticator = Authenticator::from_settings(&settings.auth).expect("development key");
-    let mut server = GrpcServer::new(&settings.server, authenticator);
-    let closed = SocketAddr::from(([127, 0, 0, 1], 9));
-    settings.peers.intake_url = format!("http://{}", options.intake.unwrap_or(closed));
-    settings.peers.supervision_url = format!("http://{}", options.supervision.unwrap_or(closed));
-    let peers = Peers::connect_lazy(&settings.peers).expect("peer URLs");
-    let supervision = options
-        .supervision_settings
-        .unwrap_or(SupervisionSettings { sweep_interval: Duration::ZERO, ..Default::default() });
-    let context = ServiceContext {
-        db,
-        peers,
-        supervision,
-        similarity: options.similarity.unwrap_or_default(),
-        clock: options.clock.unwrap_or_default(),
-    };
-    (module.register)(&mut server, context);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local address");
-    let shutdown = Shutdown::new();
-    let handle = tokio::spawn(server.serve(listener, shutdown.wait()));
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("endpoint")
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connects");
+    let Running { addr, channel, shutdown, handle } = serve(module, db, &of._keys, options).await;
     Replica { addr, channel, shutdown, handle }
 }
 

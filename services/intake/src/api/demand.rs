@@ -195,7 +195,7 @@ impl IntakeApi {
         let submitted = self.store.submit_demand(&new, &request_id, &caller.subject, &district, &industry).await?;
         tracing::Span::current().record("demand.id", submitted.id.as_str());
         let limit = usize::try_from(body.similar_limit).unwrap_or(0).min(crate::domain::MAX_SIMILAR);
-        let own = if only_enterprise {
+        let own = if only_enterprise && limit > 0 {
             Some(self.store.enterprises_of_organisation(&caller.organisation).await?)
         } else {
             None

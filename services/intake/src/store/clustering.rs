@@ -8,7 +8,7 @@ use tingjian_runtime::storage::{Tx, create_once};
 use tingjian_runtime::{ServiceError, on_pool, on_tx};
 
 use super::common_issue::{add_demands_in, form_common_issue_in};
-use super::{Arg, Conditions, Store};
+use super::{Arg, Conditions, Store, placeholders};
 use crate::domain::clustering::{
     Acceptance, ClusterStatus, ClusteringProposal, ClusteringScope, MAX_SCOPE_DEMANDS, NewProposal, ProposedCluster,
     most_common_category, period_kind_number, stored_period, title_from_representative,
@@ -140,14 +140,7 @@ async fn claim_pending(tx: &mut Tx, proposal_id: &str, cluster_id: &str) -> Resu
     if touched == 0 {
         return Err(proposal_not_found(proposal_id));
     }
-    let sql = format!("{SELECT_CLUSTER} WHERE proposal_id = $1 AND id = $2");
-    let row: Option<ClusterRow> = on_tx!(tx, conn => {
-        sqlx::query_as::<_, ClusterRow>(&sql).bind(proposal_id).bind(cluster_id).fetch_optional(&mut **conn).await
-    })?;
-    let cluster = ProposedCluster::try_from(row.ok_or_else(|| ServiceError::NotFound {
-        resource: "proposed cluster",
-        id: format!("{proposal_id}/{cluster_id}"),
-    })?)?;
+    let cluster = load_cluster(tx, proposal_id, cluster_id).await?;
     if cluster.status != ClusterStatus::Pending {
         return Err(ServiceError::FailedPrecondition(format!(
             "cluster {cluster_id} of proposal {proposal_id} is {}: it was already decided",
@@ -155,6 +148,18 @@ async fn claim_pending(tx: &mut Tx, proposal_id: &str, cluster_id: &str) -> Resu
         )));
     }
     Ok(cluster)
+}
+
+/// One group of a proposal; NOT_FOUND when the proposal has no such group.
+async fn load_cluster(tx: &mut Tx, proposal_id: &str, cluster_id: &str) -> Result<ProposedCluster, ServiceError> {
+    let sql = format!("{SELECT_CLUSTER} WHERE proposal_id = $1 AND id = $2");
+    let row: Option<ClusterRow> = on_tx!(tx, conn => {
+        sqlx::query_as::<_, ClusterRow>(&sql).bind(proposal_id).bind(cluster_id).fetch_optional(&mut **conn).await
+    })?;
+    ProposedCluster::try_from(row.ok_or_else(|| ServiceError::NotFound {
+        resource: "proposed cluster",
+        id: format!("{proposal_id}/{cluster_id}"),
+    })?)
 }
 
 struct Decision<'a> {
@@ -197,6 +202,19 @@ async fn record_decision(
             .map(|_| ())
     })?;
     Ok(())
+}
+
+/// Records the decision on a claimed group, commits `tx`, and returns the group as decided.
+async fn decide(
+    mut tx: Tx,
+    proposal_id: &str,
+    cluster_id: &str,
+    d: &Decision<'_>,
+) -> Result<ProposedCluster, ServiceError> {
+    record_decision(&mut tx, proposal_id, cluster_id, d).await?;
+    let cluster = load_cluster(&mut tx, proposal_id, cluster_id).await?;
+    tx.commit().await?;
+    Ok(cluster)
 }
 
 impl Store {
@@ -399,31 +417,18 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let cluster = claim_pending(&mut tx, proposal_id, cluster_id).await?;
         let demand_ids = acceptance.demand_ids.clone().unwrap_or_else(|| cluster.demand_ids.clone());
-        let issue = match &acceptance.target_common_issue_id {
+        let (tx, issue) = match &acceptance.target_common_issue_id {
             Some(target) => {
                 match add_demands_in(&mut tx, target, &demand_ids, None, &acceptance.reason, actor).await? {
-                    Some(issue) => issue,
+                    Some(issue) => (tx, issue),
                     None => {
-                        // Every demand already belongs to the target: the group is accepted as it stands.
+                        // Every demand already belongs to the target: nothing to merge (the issue's bumped
+                        // revision is rolled back), and the group is accepted as it stands.
                         tx.rollback().await?;
                         let mut tx = self.db.begin().await?;
                         claim_pending(&mut tx, proposal_id, cluster_id).await?;
                         let issue = self.get_common_issue(target).await?;
-                        let decision = Decision {
-                            status: ClusterStatus::Accepted,
-                            demand_ids: &demand_ids,
-                            common_issue_id: Some(target),
-                            actor,
-                            reason: acceptance.reason.as_str(),
-                            time: now(),
-                        };
-                        record_decision(&mut tx, proposal_id, cluster_id, &decision).await?;
-                        let clusters = load_clusters(&mut tx, proposal_id).await?;
-                        tx.commit().await?;
-                        let cluster = clusters.into_iter().find(|c| c.id == cluster_id).ok_or_else(|| {
-                            ServiceError::internal(format!("cluster {cluster_id} vanished from proposal {proposal_id}"))
-                        })?;
-                        return Ok((issue, cluster));
+                        (tx, issue)
                     }
                 }
             }
@@ -454,7 +459,8 @@ impl Store {
                     demand_ids: demand_ids.clone(),
                     reason: acceptance.reason.clone(),
                 };
-                form_common_issue_in(&mut tx, &new, None, Some(proposal_id), actor).await?
+                let issue = form_common_issue_in(&mut tx, &new, None, Some(proposal_id), actor).await?;
+                (tx, issue)
             }
         };
         let decision = Decision {
@@ -465,12 +471,7 @@ impl Store {
             reason: acceptance.reason.as_str(),
             time: now(),
         };
-        record_decision(&mut tx, proposal_id, cluster_id, &decision).await?;
-        let clusters = load_clusters(&mut tx, proposal_id).await?;
-        tx.commit().await?;
-        let cluster = clusters.into_iter().find(|c| c.id == cluster_id).ok_or_else(|| {
-            ServiceError::internal(format!("cluster {cluster_id} vanished from proposal {proposal_id}"))
-        })?;
+        let cluster = decide(tx, proposal_id, cluster_id, &decision).await?;
         Ok((issue, cluster))
     }
 
@@ -492,21 +493,14 @@ impl Store {
             reason,
             time: now(),
         };
-        record_decision(&mut tx, proposal_id, cluster_id, &decision).await?;
-        let clusters = load_clusters(&mut tx, proposal_id).await?;
-        tx.commit().await?;
-        clusters
-            .into_iter()
-            .find(|c| c.id == cluster_id)
-            .ok_or_else(|| ServiceError::internal(format!("cluster {cluster_id} vanished from proposal {proposal_id}")))
+        decide(tx, proposal_id, cluster_id, &decision).await
     }
 
     /// The categories of the demands among `ids` that exist.
     async fn categories_of(&self, tx: &mut Tx, ids: &[String]) -> Result<Vec<String>, ServiceError> {
         let mut out = Vec::new();
         for chunk in ids.chunks(500) {
-            let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-            let sql = format!("SELECT id, category FROM demand WHERE id IN ({list})");
+            let sql = format!("SELECT id, category FROM demand WHERE id IN ({})", placeholders(1, chunk.len()));
             let args: Vec<Arg> = chunk.iter().map(|id| Arg::Text(id.clone())).collect();
             let rows: Vec<(String, String)> = on_tx!(tx, conn => {
                 bind_all!(sqlx::query_as::<_, (String, String)>(&sql), &args).fetch_all(&mut **conn).await

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use tingjian_runtime::{ServiceError, on_pool};
 
-use super::{Arg, Store};
+use super::{Arg, Store, placeholders};
 use crate::domain::common_issue::CommonIssueStatus;
 use crate::domain::demand::DemandStatus;
 
@@ -94,10 +94,6 @@ const ISSUE_COLUMNS: &str = "id, title, description, category, status, version, 
 /// Ids bound at most in one `IN (…)` list.
 const IDS_PER_QUERY: usize = 500;
 
-fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 impl Store {
     /// Open demands with ids after `after` (all when `None`), by id, at most `limit`.
     pub async fn open_demands_page(
@@ -143,7 +139,7 @@ impl Store {
     pub async fn demands_for_index(&self, ids: &[String]) -> Result<Vec<IndexedDemand>, ServiceError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_QUERY) {
-            let sql = format!("SELECT {DEMAND_COLUMNS} WHERE id IN ({})", placeholders(chunk.len()));
+            let sql = format!("SELECT {DEMAND_COLUMNS} WHERE id IN ({})", placeholders(1, chunk.len()));
             let args: Vec<Arg> = chunk.iter().map(|id| Arg::Text(id.clone())).collect();
             let rows: Vec<IndexedDemand> = on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedDemand>(&sql), &args).fetch_all(pool).await)?;
             out.extend(rows);
@@ -155,7 +151,7 @@ impl Store {
     pub async fn issues_for_index(&self, ids: &[String]) -> Result<Vec<IndexedIssue>, ServiceError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_QUERY) {
-            let sql = format!("SELECT {ISSUE_COLUMNS} WHERE id IN ({})", placeholders(chunk.len()));
+            let sql = format!("SELECT {ISSUE_COLUMNS} WHERE id IN ({})", placeholders(1, chunk.len()));
             let args: Vec<Arg> = chunk.iter().map(|id| Arg::Text(id.clone())).collect();
             let rows: Vec<IndexedIssue> = on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, IndexedIssue>(&sql), &args).fetch_all(pool).await)?;
             out.extend(rows);
@@ -200,7 +196,7 @@ impl Store {
             let sql = format!(
                 "SELECT m.common_issue_id, d.title FROM common_issue_member m JOIN demand d ON d.id = m.demand_id \
                  WHERE m.common_issue_id IN ({}) ORDER BY m.common_issue_id, m.position",
-                placeholders(chunk.len())
+                placeholders(1, chunk.len())
             );
             let args: Vec<Arg> = chunk.iter().map(|id| Arg::Text(id.clone())).collect();
             let rows: Vec<(String, String)> = on_pool!(&self.db, pool => bind_all!(sqlx::query_as::<_, (String, String)>(&sql), &args).fetch_all(pool).await)?;
